@@ -1,0 +1,50 @@
+"""``harness data list|verify|download NAME``: where benchmark files are and whether they are intact."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("data", help="list, verify or download benchmark data")
+    p.add_argument("action", choices=["list", "verify", "download"])
+    p.add_argument("name", nargs="?", help="benchmark (default: all, except for download)")
+    p.add_argument("--data-dir", help="data folder (default: $HARNESS_DATA_DIR or the cache)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.data import download, sha256_file
+    from harness.errors import ConfigError
+    from harness.registry import ENVS
+
+    if args.action == "download" and not args.name:
+        raise ConfigError("name the benchmark to download, e.g. `harness data download gsm8k`")
+    names = [args.name] if args.name else ENVS.names()
+    out = Console()
+    bad = 0
+    t = Table(title="benchmark data")
+    for col in ("benchmark", "file", "status", "source"):
+        t.add_column(col)
+    for name in names:
+        env = ENVS.get(name)(data_dir=args.data_dir)
+        for f in env.data_files():
+            path = env.data_dir / f.path
+            if args.action == "download" and not path.exists():
+                out.print(f"downloading {f.url} -> {path}")
+                download(f, env.data_dir)
+            if not path.exists():
+                status = "missing" + ("" if f.required else " (optional)")
+                bad += f.required
+            elif args.action in ("verify", "download") and f.sha256 and sha256_file(path) != f.sha256:
+                status = "checksum mismatch"
+                bad += 1
+            else:
+                status = "ok" if args.action != "list" or not f.sha256 else "present"
+            t.add_row(name, str(path), status, f.url or "-")
+        env.close()
+    out.print(t)
+    return 1 if bad and args.action != "list" else 0

@@ -1,0 +1,112 @@
+"""The environment contract: tasks, tools, an executor per task, and scoring.
+
+A benchmark plug-in subclasses :class:`Environment` and registers the class under the entry-point
+group ``harness.envs``. Modules defining environments must stay cheap to import (no torch, no model
+loading at import time): ``harness list`` imports every one of them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.data import DataFile, resolve_data_dir
+from harness.records import ActionResult, Task, ToolSpec, Trajectory
+
+
+class Executor(ABC):
+    """Runs grounded actions for one task and keeps its variable store (R1, R2, ...).
+
+    ``execute`` never raises for bad model output: malformed text, unknown tools, wrong arity,
+    undefined variables and tool exceptions all come back as :class:`ActionResult` with ``error``.
+    """
+
+    @abstractmethod
+    def execute(self, actions: str) -> list[ActionResult]:
+        """Execute one grounder output (one or more actions separated by ``; ``)."""
+
+    @abstractmethod
+    def final_answer(self) -> str | None:
+        """The prediction after the trajectory ends (e.g. the highest-numbered R variable)."""
+
+    def close(self) -> None:
+        """Release per-task resources (browser sessions, temp dirs)."""
+
+
+class Environment(ABC):
+    """A benchmark: knows its tasks, its tools and how to score a trajectory."""
+
+    name: ClassVar[str]
+    domain: ClassVar[str]
+    """``math`` | ``qa`` | ``web`` (or a plug-in's own domain)."""
+    version: ClassVar[str]
+    """Bump when scoring or data handling changes; leaderboards refuse to mix versions."""
+    splits: ClassVar[tuple[str, ...]]
+    default_split: ClassVar[str]
+    main_metric: ClassVar[str]
+    description: ClassVar[str] = ""
+    mode: ClassVar[str] = "one-pass"
+    """Lumos formulation used for this benchmark: ``one-pass`` or ``iterative``."""
+    max_rounds: ClassVar[int] = 10
+    """Plan/ground round budget for iterative agents."""
+
+    def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.options = options
+
+    # -- tasks and data ---------------------------------------------------------------------
+    @abstractmethod
+    def load(self, split: str, limit: int | None = None) -> list[Task]:
+        """Tasks of ``split`` in file order (the first ``limit`` of them when given)."""
+
+    def data_files(self) -> list[DataFile]:
+        """Files this environment reads, for ``harness data list|verify|download``."""
+        return []
+
+    def data_checksum(self, split: str) -> str | None:
+        """A checksum of the data a split is read from; recorded in every run."""
+        return None
+
+    def notes(self, split: str) -> list[str]:
+        """Protocol remarks printed beside this split's numbers (deviations, overlaps)."""
+        return []
+
+    # -- tools and execution ----------------------------------------------------------------
+    @abstractmethod
+    def tools(self) -> list[ToolSpec]:
+        """The grounder's available action list, in prompt order."""
+
+    @abstractmethod
+    def session(self, task: Task) -> Executor:
+        """A fresh executor (variable store, tool state) for one task."""
+
+    # -- scoring ----------------------------------------------------------------------------
+    @abstractmethod
+    def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:
+        """Per-sample metrics; must contain ``main_metric``. Averaged over samples by the runner."""
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def self_check(self) -> list[str]:
+        """Problems that would stop this environment from running (empty list = healthy)."""
+        problems = []
+        for f in self.data_files():
+            if f.required and not (self.data_dir / f.path).exists():
+                problems.append(f"missing data file {self.data_dir / f.path}")
+        return problems
+
+    def close(self) -> None:
+        """Stop servers or other shared resources."""
+
+    @classmethod
+    def info(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "domain": cls.domain,
+            "version": cls.version,
+            "splits": list(cls.splits),
+            "default_split": cls.default_split,
+            "main_metric": cls.main_metric,
+            "mode": cls.mode,
+            "description": cls.description,
+        }

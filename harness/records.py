@@ -1,0 +1,154 @@
+"""Versioned records shared by every environment, agent and the runner.
+
+Everything persisted to disk (samples.jsonl lines, results.json, config.json) is one of the pydantic
+models below, so a reader can validate old files and a schema change bumps ``SCHEMA_VERSION``
+(imitating lm-eval's ``result_schema.py`` and inspect's ``EvalLog``).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class SampleStatus(str, Enum):
+    """Why a sample ended (first-class, as AgentBench's ``SampleStatus``)."""
+
+    OK = "ok"
+    INVALID_ACTION = "invalid_action"
+    TOOL_ERROR = "tool_error"
+    MAX_ROUNDS = "max_rounds"
+    MODEL_ERROR = "model_error"
+
+
+class Task(BaseModel):
+    """One benchmark item. ``gold`` is what the metric compares against."""
+
+    id: str
+    question: str
+    gold: Any = None
+    gold_plan: list[str] | None = None
+    """Gold subgoals, one string per subgoal (without the ``Subgoal k:`` prefix)."""
+    gold_actions: list[str] | None = None
+    """Gold grounded actions, one Lumos action string per subgoal (``R1 = X(..); R2 = ..``)."""
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolSpec(BaseModel):
+    """An action the grounder may emit; renders the "available action list" of the prompt."""
+
+    name: str
+    signature: str
+    """E.g. ``Calculator(formula)``."""
+    description: str
+
+
+class ActionResult(BaseModel):
+    """The outcome of executing one parsed action (or of failing to)."""
+
+    action: str
+    """The action text as the grounder wrote it."""
+    tool: str | None = None
+    outputs: list[str] = Field(default_factory=list)
+    """Variables assigned (``R1``, ``Output``)."""
+    result: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    """``invalid_action`` (parse/arity/unknown tool/undefined variable) or ``tool_error``."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Turn(BaseModel):
+    """One plan step, its grounding and the execution of its actions."""
+
+    subgoal: str
+    actions: str = ""
+    results: list[ActionResult] = Field(default_factory=list)
+    planner_raw: str | None = None
+    grounder_raw: str | None = None
+
+
+class Trajectory(BaseModel):
+    """Everything an agent did on one task."""
+
+    turns: list[Turn] = Field(default_factory=list)
+    final_answer: str | None = None
+    status: SampleStatus = SampleStatus.OK
+    error: str | None = None
+    model_calls: int = 0
+    generated_tokens: int = 0
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class SampleRecord(BaseModel):
+    """One line of ``samples.jsonl``: written and flushed as soon as the sample finishes."""
+
+    schema_version: str = SCHEMA_VERSION
+    id: str
+    question: str
+    gold: Any = None
+    prediction: str | None = None
+    metrics: dict[str, float]
+    status: SampleStatus
+    trajectory: Trajectory
+    seconds: float = 0.0
+
+
+class RunConfig(BaseModel):
+    """``config.json``: the identity of a run. Its hash guards resume."""
+
+    schema_version: str = SCHEMA_VERSION
+    agent: str
+    agent_config: dict[str, Any]
+    benchmark: str
+    benchmark_version: str
+    split: str
+    seed: int
+    data_checksum: str | None = None
+    command: str | None = None
+    limit: int | None = None
+    batch_size: int = 8
+    """Recorded, not hashed: transport options do not change identity (cf. inspect's task_identifier)."""
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "agent_config": self.agent_config,
+            "benchmark": self.benchmark,
+            "benchmark_version": self.benchmark_version,
+            "split": self.split,
+            "seed": self.seed,
+            "data_checksum": self.data_checksum,
+        }
+
+
+class RunResult(BaseModel):
+    """``results.json``: aggregates over the samples of one run."""
+
+    schema_version: str = SCHEMA_VERSION
+    agent: str
+    benchmark: str
+    benchmark_version: str
+    split: str
+    n: int
+    n_original: int
+    """Tasks the run was asked for (after ``--limit``); ``n`` counts finished samples."""
+    main_metric: str
+    metrics: dict[str, float]
+    stderr: dict[str, float]
+    ci95: dict[str, tuple[float, float]]
+    status_counts: dict[str, int]
+    versions: dict[str, str]
+    config_hash: str
+    data_checksum: str | None = None
+    command: str | None = None
+    seconds: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+    """Protocol remarks an environment wants printed beside its numbers (e.g. train/test overlap)."""
