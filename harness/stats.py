@@ -56,6 +56,31 @@ def paired_bootstrap_ci(
     return (float(diff.mean()) if diff.size else float("nan"), lo, hi)
 
 
+def bootstrap_ci_mean_of_means(
+    groups: Sequence[Sequence[float]], level: float = 0.95, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> tuple[float, float, float]:
+    """Stratified percentile bootstrap of the unweighted mean of group means.
+
+    A leaderboard's "Avg." column averages benchmarks of different sizes with equal weight; each
+    benchmark is resampled on its own (strata), so the CI reflects each benchmark's own sampling
+    error. Pass per-sample differences to get the paired version. Returns ``(value, lo, hi)``.
+    """
+    arrays = [np.asarray(g, dtype=float) for g in groups]
+    if not arrays or any(a.size == 0 for a in arrays):
+        return (float("nan"), float("nan"), float("nan"))
+    value = float(np.mean([a.mean() for a in arrays]))
+    if all(np.all(a == a[0]) for a in arrays):
+        return (value, value, value)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(resamples)
+    for a in arrays:
+        idx = rng.integers(0, a.size, size=(resamples, a.size))
+        total += a[idx].mean(axis=1)
+    means = total / len(arrays)
+    alpha = (1 - level) / 2
+    return (value, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
+
+
 def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> tuple[int, int, float]:
     """Exact (binomial) McNemar test for paired 0/1 outcomes.
 

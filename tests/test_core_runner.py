@@ -1,0 +1,118 @@
+"""Runner: records on disk, resume, config-hash refusal, torn lines, agent failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.records import RunResult, SampleRecord, SampleStatus, Trajectory
+from harness.runner import ConfigMismatchError, evaluate, read_samples, run_dir_for
+
+
+def _lines(path):
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+
+
+def test_run_writes_config_samples_results(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=10)
+    res = evaluate(env, ToyEchoAgent(wrong_every=5), "toy_echo", "test", tmp_path, batch_size=3, seed=1)
+    root = run_dir_for(tmp_path, "toy_echo", "toy_arith", "test")
+    assert {p.name for p in root.iterdir()} == {"config.json", "samples.jsonl", "results.json"}
+    samples = _lines(root / "samples.jsonl")
+    assert [s["id"] for s in samples] == [f"toy-{i}" for i in range(10)]
+    # ids 0 and 5 are answered wrong on purpose
+    assert res.n == 10 and res.metrics["accuracy"] == pytest.approx(0.8)
+    lo, hi = res.ci95["accuracy"]
+    assert lo <= 0.8 <= hi and hi - lo > 0
+    disk = RunResult.model_validate_json((root / "results.json").read_text())
+    assert disk.config_hash == json.loads((root / "config.json").read_text())["config_hash"]
+    assert disk.main_metric == "accuracy" and disk.status_counts["ok"] == 10
+    assert {"harness_git", "python", "torch"} <= set(disk.versions)
+
+
+def test_resume_skips_finished_ids(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=9)
+    evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, limit=4, batch_size=2)
+
+    seen: list[str] = []
+
+    class Spy(ToyEchoAgent):
+        def run(self, tasks, env):
+            seen.extend(t.id for t in tasks)
+            return super().run(tasks, env)
+
+    res = evaluate(env, Spy(), "toy_echo", "test", tmp_path, batch_size=2)
+    assert seen == [f"toy-{i}" for i in range(4, 9)]
+    assert res.n == 9 and res.metrics["accuracy"] == 1.0
+    ids = [s["id"] for s in _lines(run_dir_for(tmp_path, "toy_echo", "toy_arith", "test") / "samples.jsonl")]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 9
+
+
+def test_different_config_hash_is_refused(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=3)
+    evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path)
+    with pytest.raises(ConfigMismatchError, match="config hash"):
+        evaluate(env, ToyEchoAgent(wrong_every=2), "toy_echo", "test", tmp_path)
+    with pytest.raises(ConfigMismatchError):
+        evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, seed=7)
+    # transport options (batch size, limit) do not change identity
+    evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, batch_size=1, limit=2)
+
+
+def test_torn_last_line_is_dropped_and_rerun(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=4)
+    evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path)
+    samples = run_dir_for(tmp_path, "toy_echo", "toy_arith", "test") / "samples.jsonl"
+    lines = samples.read_text().splitlines(keepends=True)
+    samples.write_text("".join(lines[:2]) + lines[2][:40])  # a kill mid-write
+    assert [r.id for r in read_samples(samples)] == ["toy-0", "toy-1"]
+    assert samples.read_text().endswith("\n")
+    res = evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path)
+    assert res.n == 4 and len(_lines(samples)) == 4
+
+
+def test_failing_batch_is_not_recorded_and_retried(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=6)
+
+    class Flaky(ToyEchoAgent):
+        def run(self, tasks, env):
+            if any(t.id == "toy-3" for t in tasks):
+                raise RuntimeError("backend died")
+            return super().run(tasks, env)
+
+    res = evaluate(env, Flaky(), "toy_echo", "test", tmp_path, batch_size=2)
+    assert res.n == 4 and res.n_original == 6
+    res = evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, batch_size=2)
+    assert res.n == 6
+
+
+def test_trajectory_status_counts(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=2)
+
+    class Bad(ToyEchoAgent):
+        def run(self, tasks, env):
+            return [Trajectory(status=SampleStatus.MAX_ROUNDS, error="budget") for _ in tasks]
+
+    res = evaluate(env, Bad(), "bad", "test", tmp_path)
+    assert res.status_counts["max_rounds"] == 2 and res.metrics["accuracy"] == 0.0
+    rec = read_samples(run_dir_for(tmp_path, "bad", "toy_arith", "test") / "samples.jsonl")[0]
+    assert isinstance(rec, SampleRecord) and rec.trajectory.error == "budget"
+
+
+def test_duplicate_task_ids_rejected(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+
+    class Dup(ToyArith):
+        def load(self, split, limit=None):
+            t = super().load(split, limit)
+            return t + t[:1]
+
+    with pytest.raises(ValueError, match="duplicate task ids"):
+        evaluate(Dup(n=3), ToyEchoAgent(), "toy_echo", "test", tmp_path)
