@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,11 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pip-install the test plug-in package into a private folder, as a third party would ship it."""
     target = tmp_path_factory.mktemp("plugin_site")
     build = tmp_path_factory.mktemp("plugin_build")
+    src = build / "src"
+    shutil.copytree(PLUGIN_SRC, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-compile", "--target", str(target), str(PLUGIN_SRC)],
+         "--no-compile", "--target", str(target), str(src)],
         check=True,
         cwd=build,
         env=os.environ | {"PIP_DISABLE_PIP_VERSION_CHECK": "1"},
