@@ -1,0 +1,1 @@
+"""Web environments: Mind2Web (``mind2web.py``) with its candidate ranking and metrics."""

@@ -1,0 +1,254 @@
+"""The WebShop web server: a Flask app over :class:`~envs.webshop.site.WebShopSite`.
+
+Run ``python -m envs.webshop.server --items ... --attrs ... [--human ...]``: it binds 127.0.0.1 on a
+free port (``--port 0``), prints one JSON line ``{"port": N, ...}`` on stdout when it is ready, and
+serves until stopped. :class:`ServerProcess` starts and stops it as a subprocess (own process group,
+SIGTERM then SIGKILL, also at interpreter exit).
+
+Routes
+- HTML (for people): ``GET /`` (info), ``GET /s/<sid>`` the session's current page, ``POST /s/<sid>/act``
+  with form field ``action`` (or ``search_query``), ``GET /new/<goal_idx>`` starts a session.
+- JSON (for agents): ``POST /api/sessions`` ``{goal, kind}`` -> state; ``POST /api/sessions/<sid>/step``
+  ``{action}`` -> state + ``valid``, ``message``, ``reward_info``; ``GET /api/sessions/<sid>`` purchase
+  summary; ``DELETE /api/sessions/<sid>``; ``GET /api/goals?kind=&start=&stop=``; ``GET /api/info``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import weakref
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def create_app(site: Any) -> Any:
+    from flask import Flask, abort, jsonify, redirect, request
+
+    app = Flask("webshop")
+
+    def _json_error(exc: Exception, code: int) -> Any:
+        return jsonify({"error": str(exc)}), code
+
+    @app.get("/")
+    def index() -> Any:
+        return jsonify(site.info())
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return "ok"
+
+    @app.get("/new/<int:goal_idx>")
+    def new_session(goal_idx: int) -> Any:
+        state = site.reset(goal_idx, request.args.get("kind", "human"))
+        return redirect(f"/s/{state['session_id']}")
+
+    @app.get("/s/<sid>")
+    def show(sid: str) -> Any:
+        try:
+            return site.get(sid).html
+        except KeyError:
+            abort(404)
+
+    @app.post("/s/<sid>/act")
+    def act(sid: str) -> Any:
+        query = request.form.get("search_query")
+        action = f"search[{query}]" if query else request.form.get("action", "")
+        try:
+            site.step(sid, action)
+        except KeyError:
+            abort(404)
+        return redirect(f"/s/{sid}")
+
+    @app.post("/api/sessions")
+    def api_reset() -> Any:
+        body = request.get_json(force=True, silent=True) or {}
+        try:
+            return jsonify(site.reset(int(body.get("goal", 0)), body.get("kind", "human"), body.get("session_id")))
+        except (IndexError, KeyError, ValueError) as exc:
+            return _json_error(exc, 400)
+
+    @app.post("/api/sessions/<sid>/step")
+    def api_step(sid: str) -> Any:
+        body = request.get_json(force=True, silent=True) or {}
+        try:
+            return jsonify(site.step(sid, str(body.get("action", ""))))
+        except KeyError as exc:
+            return _json_error(exc, 404)
+
+    @app.get("/api/sessions/<sid>")
+    def api_summary(sid: str) -> Any:
+        try:
+            return jsonify(site.purchase_summary(sid))
+        except KeyError as exc:
+            return _json_error(exc, 404)
+
+    @app.delete("/api/sessions/<sid>")
+    def api_close(sid: str) -> Any:
+        return jsonify({"closed": site.close(sid)})
+
+    @app.get("/api/goals")
+    def api_goals() -> Any:
+        kind = request.args.get("kind", "human")
+        if kind not in site.goals:
+            return _json_error(KeyError(f"unknown goal kind '{kind}'"), 400)
+        goals = site.goals[kind]
+        start = int(request.args.get("start", 0))
+        stop = int(request.args.get("stop", len(goals)))
+        out = []
+        for i in range(max(0, start), min(stop, len(goals))):
+            g = dict(goals[i])
+            p = site.by_asin[g["asin"]]
+            g["index"] = i
+            g["product_options"] = p["options"]
+            g["product_price"] = site.prices[g["asin"]]
+            out.append(g)
+        return jsonify({"kind": kind, "total": len(goals), "goals": out})
+
+    @app.get("/api/info")
+    def api_info() -> Any:
+        return jsonify(site.info())
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="WebShop server (binds 127.0.0.1)")
+    p.add_argument("--items", required=True, type=Path)
+    p.add_argument("--attrs", required=True, type=Path)
+    p.add_argument("--human", type=Path)
+    p.add_argument("--reviews", type=Path)
+    p.add_argument("--num-products", type=int)
+    p.add_argument("--search-backend", default="bm25s")
+    p.add_argument("--price-seed", type=int, default=4)
+    p.add_argument("--tagger", default="en_core_web_sm")
+    p.add_argument("--show-attrs", action="store_true")
+    p.add_argument("--port", type=int, default=0, help="0 = a free port")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    from werkzeug.serving import make_server
+
+    from envs.webshop.site import SiteConfig, WebShopSite
+
+    site = WebShopSite(
+        SiteConfig(
+            items=args.items, attrs=args.attrs, human=args.human, reviews=args.reviews,
+            num_products=args.num_products, search_backend=args.search_backend,
+            price_seed=args.price_seed, show_attrs=args.show_attrs, tagger=args.tagger,
+        )
+    )  # fmt: skip
+    server = make_server("127.0.0.1", args.port, create_app(site), threaded=True)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    print(json.dumps({"port": server.server_port, "pid": os.getpid(), **site.info()}), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+class ServerStartError(RuntimeError):
+    """The server process exited or timed out before printing its port."""
+
+
+class ServerProcess:
+    """A WebShop server subprocess bound to 127.0.0.1; stopped on ``stop()``, garbage collection or exit."""
+
+    def __init__(self, args: list[str], startup_timeout: float = 300.0) -> None:
+        self.args = args
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen[str] | None = None
+        self.port: int | None = None
+        self.info: dict[str, Any] = {}
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("server not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServerProcess":
+        if self.proc is not None and self.proc.poll() is None:
+            return self
+        cmd = [sys.executable, "-m", "envs.webshop.server", *self.args]
+        log.info("starting WebShop server: %s", " ".join(cmd))
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        self._finalizer = weakref.finalize(self, _terminate, self.proc)
+        atexit.register(self._finalizer)
+        line = _readline_with_timeout(self.proc, self.startup_timeout)
+        if not line:
+            err = ""
+            if self.proc.poll() is not None and self.proc.stderr is not None:
+                err = self.proc.stderr.read()[-2000:]
+            self.stop()
+            raise ServerStartError(f"WebShop server did not start: {err.strip() or 'timeout'}")
+        self.info = json.loads(line)
+        self.port = int(self.info["port"])
+        # keep draining stderr so the child never blocks on a full pipe
+        threading.Thread(target=_drain, args=(self.proc.stderr,), daemon=True).start()
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+            atexit.unregister(self._finalizer)
+        self.proc, self.port = None, None
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _readline_with_timeout(proc: subprocess.Popen[str], timeout: float) -> str:
+    result: list[str] = []
+    t = threading.Thread(target=lambda: result.append(proc.stdout.readline() if proc.stdout else ""), daemon=True)
+    t.start()
+    t.join(timeout)
+    return result[0].strip() if result else ""
+
+
+def _drain(stream: Any) -> None:
+    try:
+        for line in stream:
+            log.debug("webshop server: %s", line.rstrip())
+    except (OSError, ValueError):
+        pass
+
+
+def _terminate(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM the server's process group, SIGKILL after 5 s."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
