@@ -66,7 +66,7 @@ def read_samples(path: Path) -> list[SampleRecord]:
         return []
     records, bad = [], 0
     raw = path.read_text(encoding="utf-8")
-    for line in raw.splitlines():
+    for line in raw.split("\n"):  # not splitlines(): JSON strings may hold U+2028/U+0085 unescaped
         if not line.strip():
             continue
         try:
