@@ -26,11 +26,13 @@ def run(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else ENVS.names()
     out = Console()
     bad = 0
+    data_dir = None
     t = Table(title="benchmark data")
     for col in ("benchmark", "file", "status", "source"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for name in names:
         env = ENVS.get(name)(data_dir=args.data_dir)
+        data_dir = env.data_dir
         for f in env.data_files():
             path = env.data_dir / f.path
             if args.action == "download" and not path.exists():
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
                 bad += 1
             else:
                 status = "ok" if args.action != "list" or not f.sha256 else "present"
-            t.add_row(name, str(path), status, f.url or "-")
+            t.add_row(name, f.path, status, f.url or "-")
         env.close()
+    out.print(f"data dir: {data_dir}")
     out.print(t)
     return 1 if bad and args.action != "list" else 0
