@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "show": "harness.commands.show_cmd",
     "doctor": "harness.commands.doctor_cmd",
     "data": "harness.commands.data_cmd",
+    "leaderboard": "harness.commands.leaderboard_cmd",
+    "train": "harness.commands.train_cmd",
 }
 
 

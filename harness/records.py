@@ -8,11 +8,19 @@ models below, so a reader can validate old files and a schema change bumps ``SCH
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 SCHEMA_VERSION = "1.0"
+
+
+def _null_to_nan(value: Any) -> Any:
+    return float("nan") if value is None else value
+
+
+NanFloat = Annotated[float, BeforeValidator(_null_to_nan)]
+"""A float that JSON stores as ``null`` when NaN (e.g. the stderr of one sample) and reads back."""
 
 
 class SampleStatus(str, Enum):
@@ -141,9 +149,9 @@ class RunResult(BaseModel):
     n_original: int
     """Tasks the run was asked for (after ``--limit``); ``n`` counts finished samples."""
     main_metric: str
-    metrics: dict[str, float]
-    stderr: dict[str, float]
-    ci95: dict[str, tuple[float, float]]
+    metrics: dict[str, NanFloat]
+    stderr: dict[str, NanFloat]
+    ci95: dict[str, tuple[NanFloat, NanFloat]]
     status_counts: dict[str, int]
     versions: dict[str, str]
     config_hash: str

@@ -116,3 +116,16 @@ def test_duplicate_task_ids_rejected(tmp_path, toy_plugin_in_process):
 
     with pytest.raises(ValueError, match="duplicate task ids"):
         evaluate(Dup(n=3), ToyEchoAgent(), "toy_echo", "test", tmp_path)
+
+
+def test_single_sample_run_round_trips_nan_stderr(tmp_path, toy_plugin_in_process):
+    """One sample has no stderr: stored as JSON null (strict JSON), read back as NaN."""
+    import math
+
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    evaluate(ToyArith(n=3), ToyEchoAgent(), "toy_echo", "test", tmp_path, limit=1)
+    path = run_dir_for(tmp_path, "toy_echo", "toy_arith", "test") / "results.json"
+    raw = json.loads(path.read_text())
+    assert raw["stderr"]["accuracy"] is None
+    back = RunResult.model_validate_json(path.read_text())
+    assert math.isnan(back.stderr["accuracy"]) and back.metrics["accuracy"] == 1.0

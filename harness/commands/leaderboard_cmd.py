@@ -1,0 +1,84 @@
+"""``harness leaderboard``: the paper's Table 2 layout from run directories, with paired comparisons."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("leaderboard", help="build a Table-2 leaderboard (Markdown/HTML/PNG) from runs")
+    p.add_argument("--runs", action="append", required=True, metavar="DIR",
+                   help="root of run directories (<DIR>/<agent>/<benchmark>-<split>/); repeatable")
+    p.add_argument("--out", help="write Markdown here (e.g. leaderboards/NAME.md); default: print it")
+    p.add_argument("--html", action="store_true", help="also write a self-contained HTML page next to --out")
+    p.add_argument("--png", action="store_true", help="also write a bar chart of the group averages next to --out")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="paired comparison of rows A and B (A - B)")
+    p.add_argument("--split", action="append", default=[], metavar="BENCH=SPLIT",
+                   help="split for a column, e.g. strategyqa=dev (default: gsm8k=test, strategyqa=lumos, "
+                        "others their environment's default); repeatable")
+    p.add_argument("--metric", action="append", default=[], metavar="BENCH=METRIC",
+                   help="metric for a column instead of the run's main_metric, e.g. gsm8k=em_strict; repeatable")
+    p.add_argument("--agents", help="comma-separated rows to include (default: every agent found)")
+    p.add_argument("--no-reported", action="store_true", help="leave out the paper's reported rows")
+    p.add_argument("--title", default="MOAT reproduction leaderboard", help="page title")
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples for averages and comparisons")
+    return p
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    from harness.errors import ConfigError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"{flag} expects BENCH=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.config import split_list
+    from harness.errors import ConfigError
+    from leaderboards.collect import collect_runs
+    from leaderboards.compare import compare_rows
+    from leaderboards.render import comparison_text, render_html, render_markdown, render_png
+    from leaderboards.table import build_leaderboard
+
+    if (args.html or args.png) and not args.out:
+        raise ConfigError("--html and --png need --out (they are written next to the Markdown file)")
+    runs = collect_runs([Path(d) for d in args.runs])
+    board = build_leaderboard(
+        runs,
+        splits=_pairs(args.split, "--split"),
+        metrics=_pairs(args.metric, "--metric"),
+        agents=split_list(args.agents) or None,
+        include_reported=not args.no_reported,
+        resamples=args.resamples,
+    )
+    comparison = compare_rows(board, args.compare[0], args.compare[1], resamples=args.resamples) if args.compare else None
+    if comparison is not None:
+        print(comparison_text(comparison), file=sys.stderr)
+    if not args.out:
+        sys.stdout.write(render_markdown(board, args.title, comparison=comparison, sources=args.runs))
+        return 0
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    png = render_png(board, args.title) if (args.png or args.html) else None
+    png_path = out.with_suffix(".png")
+    if args.png and png is not None:
+        png_path.write_bytes(png)
+    out.write_text(render_markdown(board, args.title, base=out.parent, comparison=comparison,
+                                   png_name=png_path.name if args.png else None, sources=args.runs), encoding="utf-8")
+    written = [out]
+    if args.html:
+        html_path = out.with_suffix(".html")
+        html_path.write_text(render_html(board, args.title, base=out.parent, comparison=comparison, png=png,
+                                         sources=args.runs), encoding="utf-8")
+        written.append(html_path)
+    if args.png:
+        written.append(png_path)
+    print("wrote " + ", ".join(str(p) for p in written), file=sys.stderr)
+    return 0

@@ -1,0 +1,123 @@
+"""Markdown/HTML/PNG renderings and the ``harness leaderboard`` command on synthetic runs."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from leaderboard_helpers import ones, write_run
+
+from harness.cli import main
+from leaderboards import table as table_mod
+from leaderboards.collect import collect_runs
+from leaderboards.compare import compare_rows
+from leaderboards.render import render_html, render_markdown, render_png
+from leaderboards.table import build_leaderboard
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _no_registry(monkeypatch):
+    monkeypatch.setattr(table_mod, "_registry_default_split", lambda benchmark: None)
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    cfg = {"producer": "x", "planner": "SmolLM2-135M-Instruct", "grounder": "SmolLM2-135M-Instruct"}
+    for agent, ks in {"lumos": (10, 5, 6, 30), "moat": (12, 6, 7, 33)}.items():
+        for (bench, split), k, n in zip((("gsm8k", "test"), ("mind2web", "test"), ("strategyqa", "lumos"),
+                                         ("svamp", "test")), ks, (50, 10, 10, 60)):
+            write_run(root, agent, bench, split, ones(k, n), agent_config=cfg | {"producer": agent})
+    # a fixed CI to check its rendering
+    res_path = root / "lumos" / "gsm8k-test" / "results.json"
+    res = json.loads(res_path.read_text())
+    res["ci95"]["em_numeric"] = [0.1234, 0.3456]
+    res_path.write_text(json.dumps(res))
+    return root
+
+
+def test_markdown_cells_links_and_marks(runs, tmp_path):
+    board = build_leaderboard(collect_runs([runs]))
+    out_dir = tmp_path / "site"
+    md = render_markdown(board, "T", base=out_dir, comparison=compare_rows(board, "moat", "lumos"))
+    assert "[20.0 (12.3–34.6)](../runs/lumos/gsm8k-test/results.json)" in md
+    lumos_line = next(line for line in md.splitlines() if line.startswith("| **lumos** |"))
+    assert lumos_line.count("*not run*") == 2  # WebShop, HotpotQA
+    assert "*incomplete* (no WebShop, HotpotQA)" in lumos_line
+    assert f"**{(20 + 50 + 60) / 3:.1f} (" in lumos_line  # the held-in average is complete
+    assert md.count("**[reported]** |") == 10
+    assert "| GPT-4 **[reported]** | - | *87.0* | *22.6* | *71.0* | *60.2* | *90.5* | *58.6* | *52.1* | *67.1* |" in md
+    assert "StrategyQA (lumos†)" in md and "† StrategyQA split 'lumos'" in md
+    assert "## Paired comparison: moat vs lumos" in md
+    assert "| GSM8K | 50 | 24.0 | 20.0 | +4.0 (" in md and "2 / 0, p = 0.5 |" in md
+    assert "## Deviations from the paper" in md and "Base model SmolLM2-135M-Instruct (lumos, moat)" in md
+    assert "| Table 4 | MOAT | critic: GPT-4o | not stated | 35.3 | 60.6 |" in md
+
+
+def test_html_is_self_contained(runs, tmp_path):
+    board = build_leaderboard(collect_runs([runs]))
+    png = render_png(board, "T")
+    page = render_html(board, "T", base=tmp_path, png=png)
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r"<script|<link|@import|url\(|src=\"(?!data:)", page)
+    assert "https://" not in page and "http://" not in page
+    assert 'src="data:image/png;base64,' in page
+    assert 'href="runs/moat/gsm8k-test/results.json"' in page
+    assert page.count('class="reported"') == 10 and page.count("not run") >= 4
+    assert "incomplete" in page
+
+
+def test_png_is_a_real_chart(runs):
+    from matplotlib import image
+
+    png = render_png(build_leaderboard(collect_runs([runs])), "T")
+    assert png.startswith(PNG_MAGIC)
+    pixels = image.imread(io.BytesIO(png), format="png")
+    h, w = pixels.shape[:2]
+    assert w >= 600 and h >= 400
+    assert pixels[..., :3].std() > 0.05  # not blank
+
+
+def test_cli_writes_markdown_html_png(runs, tmp_path, capsys):
+    out = tmp_path / "lb" / "board.md"
+    rc = main(["leaderboard", "--runs", str(runs), "--out", str(out), "--html", "--png", "--compare", "moat", "lumos",
+               "--resamples", "500"])
+    assert rc == 0
+    md = out.read_text()
+    assert "![held-in and held-out averages](board.png)" in md
+    assert "(../runs/moat/svamp-test/results.json)" in md
+    assert out.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+    assert "data:image/png;base64," in out.with_suffix(".html").read_text()
+    err = capsys.readouterr().err
+    assert "moat − lumos" in err and "wrote " in err
+
+
+def test_cli_prints_markdown_without_out(runs, capsys):
+    assert main(["leaderboard", "--runs", str(runs), "--no-reported", "--split", "strategyqa=lumos"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# MOAT reproduction leaderboard") and "[reported]** |" not in out
+    assert "## Reported ablations" not in out
+
+
+def test_cli_version_mismatch_is_a_clear_error(runs, capsys):
+    write_run(runs, "base", "gsm8k", "test", ones(1, 50), version="2")
+    assert main(["leaderboard", "--runs", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert "harness leaderboard: error: refusing to put runs with different benchmark versions in the GSM8K column" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--split", "strategyqa"], "--split expects BENCH=VALUE"),
+        (["--html"], "--html and --png need --out"),
+        (["--compare", "moat", "nobody"], "no runs of 'nobody'"),
+    ],
+)
+def test_cli_usage_errors(runs, capsys, argv, message):
+    assert main(["leaderboard", "--runs", str(runs), *argv]) == 2
+    assert message in capsys.readouterr().err
