@@ -14,7 +14,7 @@ export HARNESS_DATA_DIR
 PYTEST_ARGS ?= -n 2 -m "not slow"
 DEMO_LIMIT ?= 10
 
-.PHONY: setup demo test test-all clean
+.PHONY: setup browser demo test test-all clean
 
 setup: $(STAMP)
 
@@ -26,15 +26,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Headless Chromium for the leaderboard screenshot test (best effort: the test skips without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1; } || \
+	  echo "chromium not installed; the leaderboard screenshot test will be skipped"
+
 demo: setup
 	@if [ -z "$(HARNESS_DATA_DIR)" ]; then $(BIN)/harness data download gsm8k; fi
 	$(BIN)/harness eval --agents base --benchmarks gsm8k --limit $(DEMO_LIMIT) --output-dir runs/demo
 	$(BIN)/harness show runs/demo/base/gsm8k-test --samples 2
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-all: setup
+test-all: setup browser
 	$(BIN)/python -m pytest -n 2
 
 clean:
