@@ -59,20 +59,33 @@ class RunPaths:
         return self.root / "results.json"
 
 
-def read_samples(path: Path) -> list[SampleRecord]:
-    """Valid records of a samples file. A torn last line (a kill mid-write) is dropped and the
-    file is rewritten without it, so later appends start on a clean line."""
+def read_samples(path: Path, repair: bool = True) -> list[SampleRecord]:
+    """Valid records of a samples file, first occurrence of each id.
+
+    With ``repair`` (the runner's use), a torn last line (a kill mid-write) is dropped and the file
+    is rewritten without it, so later appends start on a clean line; readers such as leaderboards
+    pass ``repair=False`` and never modify a run."""
     if not path.exists():
         return []
-    records, bad = [], 0
+    records: list[SampleRecord] = []
+    seen: set[str] = set()
+    bad = 0
     raw = path.read_text(encoding="utf-8")
     for line in raw.split("\n"):  # not splitlines(): JSON strings may hold U+2028/U+0085 unescaped
         if not line.strip():
             continue
         try:
-            records.append(SampleRecord.model_validate_json(line))
+            rec = SampleRecord.model_validate_json(line)
         except ValueError:
             bad += 1
+            continue
+        if rec.id not in seen:
+            seen.add(rec.id)
+            records.append(rec)
+    if not repair:
+        if bad:
+            log.warning("%s: skipped %d unreadable line(s)", path, bad)
+        return records
     if bad or (raw and not raw.endswith("\n")):
         if bad:
             log.warning("dropping %d unreadable line(s) from %s (interrupted write)", bad, path)

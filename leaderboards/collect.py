@@ -1,6 +1,6 @@
 """Find runs on disk: ``<runs>/<agent>/<benchmark>-<split>/{config.json,samples.jsonl,results.json}``.
 
-Reading is strictly read-only (unlike ``harness.runner.read_samples``, which repairs a torn last
+Reading is strictly read-only (``harness.runner.read_samples(repair=False)``; the runner itself repairs a torn last
 line): a leaderboard must never modify the runs it reports on.
 """
 
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from harness.errors import ConfigError
 from harness.records import RunConfig, RunResult, SampleRecord
+from harness.runner import read_samples
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Run:
     def samples(self) -> list[SampleRecord]:
         """Valid sample records, first occurrence of each id; unreadable lines are skipped."""
         if self._samples is None:
-            self._samples = read_samples_readonly(self.samples_path)
+            self._samples = read_samples(self.samples_path, repair=False)
         return self._samples
 
     def per_sample(self, metric: str) -> tuple[dict[str, float] | None, str | None]:
@@ -89,28 +90,6 @@ class Run:
         if expected is None or not abs(got - expected) <= 1e-9 * max(1.0, abs(expected)):
             return None, f"mean of {metric} over {self.samples_path} is {got!r}, results.json says {expected!r}"
         return values, None
-
-
-def read_samples_readonly(path: Path) -> list[SampleRecord]:
-    if not path.exists():
-        return []
-    out: list[SampleRecord] = []
-    seen: set[str] = set()
-    bad = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = SampleRecord.model_validate_json(line)
-        except ValueError:
-            bad += 1
-            continue
-        if rec.id not in seen:
-            seen.add(rec.id)
-            out.append(rec)
-    if bad:
-        log.warning("%s: skipped %d unreadable line(s)", path, bad)
-    return out
 
 
 def load_run(run_dir: Path) -> Run | None:
