@@ -69,11 +69,9 @@ class SympyCalculator:
 
 
 def _default_code(reader: Reader) -> Any:
-    """The maths ``Code`` tool bound to the reader's model, when the maths package provides one."""
-    try:
-        from envs.math.code import make_code_tool  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """The shared maths ``Code`` tool, writing code with the reader's model on first use."""
+    from envs.math.code import make_code_tool
+
     return make_code_tool(lambda: reader.backend)
 
 
