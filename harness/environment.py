@@ -81,6 +81,16 @@ class Environment(ABC):
     def session(self, task: Task) -> Executor:
         """A fresh executor (variable store, tool state) for one task."""
 
+    def execute_batch(self, executors: list[Executor], lines: list[str]) -> list[list[ActionResult]]:
+        """Execute one grounder output per task. Agents that advance tasks in lock-step call this
+        so environments whose tools call a model (the QA reader) can batch those calls; the
+        results must equal ``[e.execute(line) for e, line in zip(executors, lines)]``."""
+        return [e.execute(line) for e, line in zip(executors, lines)]
+
+    def final_answers(self, executors: list[Executor]) -> list[str | None]:
+        """Batched ``final_answer()`` of many tasks (same contract as :meth:`execute_batch`)."""
+        return [e.final_answer() for e in executors]
+
     # -- scoring ----------------------------------------------------------------------------
     @abstractmethod
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:
