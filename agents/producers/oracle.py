@@ -15,22 +15,29 @@ from harness.records import SampleStatus, Task, Trajectory, Turn
 
 class OracleAgent(Agent):
     def run(self, tasks: list[Task], env: Environment) -> list[Trajectory]:
-        return [self._run_one(task, env) for task in tasks]
-
-    @staticmethod
-    def _run_one(task: Task, env: Environment) -> Trajectory:
-        if not task.gold_plan or not task.gold_actions:
-            return Trajectory(status=SampleStatus.MODEL_ERROR, error=f"task {task.id} has no gold trajectory")
-        executor = env.session(task)
+        """Replay all tasks' gold turns in lock-step so environments can batch tool calls."""
+        trajs = [Trajectory() for _ in tasks]
+        live = [i for i, t in enumerate(tasks) if t.gold_plan and t.gold_actions]
+        for i, t in enumerate(tasks):
+            if i not in live:
+                trajs[i] = Trajectory(status=SampleStatus.MODEL_ERROR, error=f"task {t.id} has no gold trajectory")
+        executors = {i: env.session(tasks[i]) for i in live}
         try:
-            traj = Trajectory()
-            for subgoal, actions in zip(task.gold_plan, task.gold_actions):
-                traj.turns.append(Turn(subgoal=subgoal, actions=actions, results=executor.execute(actions)))
-            traj.final_answer = executor.final_answer()
+            rounds = max((len(tasks[i].gold_actions or []) for i in live), default=0)
+            for k in range(rounds):
+                ids = [i for i in live if k < len(tasks[i].gold_actions or [])]
+                lines = [(tasks[i].gold_actions or [])[k] for i in ids]
+                results = env.execute_batch([executors[i] for i in ids], lines)
+                for i, line, res in zip(ids, lines, results):
+                    trajs[i].turns.append(Turn(subgoal=(tasks[i].gold_plan or [""])[min(k, len(tasks[i].gold_plan or [""]) - 1)], actions=line, results=res))
+            answers = env.final_answers([executors[i] for i in live])
+            for i, answer in zip(live, answers):
+                trajs[i].final_answer = answer
+                trajs[i].status = trajectory_status(trajs[i])
         finally:
-            executor.close()
-        traj.status = trajectory_status(traj)
-        return traj
+            for ex in executors.values():
+                ex.close()
+        return trajs
 
     def config(self) -> dict[str, Any]:
         return {"producer": "oracle"}
