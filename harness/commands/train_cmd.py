@@ -1,0 +1,100 @@
+"""``harness train lumos|agenttuning|moat``: cold-start SFT, the single-agent baseline and MOAT.
+
+Configuration: a preset (``tiny`` | ``cpu-small`` | ``paper``) < a ``--config`` YAML/JSON file
+(nested keys of :class:`training.presets.TrainConfig`, e.g. ``moat: {k: 8}``) < flags. The run goes
+to ``--out`` (default ``$HARNESS_TRAIN_DIR/<method>`` or ``runs/train/<method>``), where the
+``lumos`` / ``agenttuning`` / ``moat`` agent producers find it. Rerunning the same command resumes.
+Multi-process: ``torchrun --nproc_per_node N -m harness.cli train ...`` or ``accelerate launch
+--config_file training/accelerate/ddp.yaml -m harness.cli train ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("train", help="train Lumos / AgentTuning baselines or run MOAT joint alignment")
+    p.add_argument("method", choices=["lumos", "agenttuning", "moat"], help="what to train")
+    p.add_argument("--preset", choices=["tiny", "cpu-small", "paper"], help="default: cpu-small")
+    p.add_argument("--from", dest="from_run", metavar="RUN", help="moat: start from this finished `train lumos` run")
+    p.add_argument("--out", help="run folder (default: $HARNESS_TRAIN_DIR/<method> or runs/train/<method>)")
+    p.add_argument("--critic", choices=["execution", "llm", "none"], help="moat critic (default: execution)")
+    p.add_argument("--critic-model", help="model id/path for --critic llm (default: the base model)")
+    p.add_argument("--critic-backend", help="backend for --critic llm: hf | vllm | openai (default: hf)")
+    p.add_argument("--k", type=int, help="moat: plans sampled per step (default 15)")
+    p.add_argument("--iterations", type=int, help="moat: iterations (default 2)")
+    p.add_argument("--tasks", type=int, help="moat: training tasks sampled per iteration (default: preset)")
+    p.add_argument("--no-stage1", action="store_true", help="moat ablation: no planner alignment (DPO)")
+    p.add_argument("--no-stage2", action="store_true", help="moat ablation: no grounder improving (SFT)")
+    p.add_argument("--full-finetune", action="store_true", help="train all weights instead of LoRA adapters")
+    p.add_argument("--base-model", help="base model: default | tiny | PATH | hub id (default: preset)")
+    p.add_argument("--data-dir", help="benchmark data folder (default: $HARNESS_DATA_DIR or the cache)")
+    p.add_argument("--config", help="YAML/JSON file overriding preset fields (nested keys)")
+    return p
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    o: dict[str, Any] = {}
+    moat: dict[str, Any] = {}
+    critic: dict[str, Any] = {}
+    if args.critic:
+        critic["kind"] = args.critic
+    if args.critic_model:
+        critic["model"] = args.critic_model
+        critic.setdefault("kind", "llm")
+    if args.critic_backend:
+        critic["backend"] = args.critic_backend
+    if critic:
+        moat["critic"] = critic
+    for key in ("k", "iterations", "tasks"):
+        if getattr(args, key) is not None:
+            moat[key] = getattr(args, key)
+    if args.no_stage1:
+        moat["stage1"] = False
+    if args.no_stage2:
+        moat["stage2"] = False
+    if moat:
+        o["moat"] = moat
+    if args.full_finetune:
+        o["full_finetune"] = True
+    if args.base_model:
+        o["base_model"] = args.base_model
+    return o
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.config import load_config_file
+    from harness.errors import ConfigError
+    from training.manifest import default_train_root
+    from training.presets import build_config, deep_merge
+
+    file_overrides: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    preset = args.preset or file_overrides.pop("preset", None)
+    try:
+        cfg = build_config(preset, deep_merge(file_overrides, overrides_from_args(args)))
+    except ValueError as exc:  # pydantic validation errors are ValueErrors
+        raise ConfigError(f"invalid training configuration: {exc}") from exc
+    if args.from_run and args.method != "moat":
+        raise ConfigError("--from only applies to `harness train moat`")
+    out = args.out or str(default_train_root() / args.method)
+
+    from training.api import train
+    from training.manifest import TrainSetupError
+
+    try:
+        run_dir = train(args.method, cfg, out, data_dir=args.data_dir, from_run=args.from_run,
+                        command="harness " + shlex.join(sys.argv[1:]))
+    except TrainSetupError as exc:
+        raise ConfigError(str(exc)) from exc
+    print(f"{args.method} run ({cfg.preset} preset) complete: {run_dir.root}")
+    for name, st in run_dir.data["stages"].items():
+        print(f"  {name:<28} {st.get('seconds', 0):>9.1f} s")
+    if args.method == "moat":
+        print(f"  per-iteration log: {run_dir.root / 'moat' / 'log.jsonl'} (plot: {run_dir.root / 'moat' / 'rewards.png'})")
+    print(f"evaluate with: harness eval --agents {args.method} --benchmarks gsm8k --limit 50"
+          + ("" if args.out is None else f"  (with HARNESS_TRAIN_DIR or agent option run={run_dir.root})"))
+    return 0
