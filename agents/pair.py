@@ -115,11 +115,12 @@ class AgentPair(Agent):
         states = [self._start(task, env, mode) for task in tasks]
         try:
             if mode == "one-pass":
-                self._one_pass(states, header, plan_prefix, ground_prefix)
+                self._one_pass(env, states, header, plan_prefix, ground_prefix)
             else:
-                self._iterative(states, header, style, rounds, plan_prefix, ground_prefix)
-            for s in states:
-                self._finish(s)
+                self._iterative(env, states, header, style, rounds, plan_prefix, ground_prefix)
+            answers = self._final_answers(env, states)
+            for s, answer in zip(states, answers):
+                self._finish(s, answer)
         finally:
             for s in states:
                 if s.executor is not None:
@@ -140,7 +141,7 @@ class AgentPair(Agent):
             s.traj.extra["session_error"] = True
         return s
 
-    def _one_pass(self, states, header, plan_prefix, ground_prefix) -> None:
+    def _one_pass(self, env, states, header, plan_prefix, ground_prefix) -> None:
         active = [s for s in states if not s.done]
         outs = self._call(self.planner, "planner", active, [plan_prefix + s.plan_msgs for s in active],
                           self.planner_params)
@@ -154,13 +155,12 @@ class AgentPair(Agent):
             to_ground.append(s)
         outs = self._call(self.grounder, "grounder", to_ground, [ground_prefix + s.ground_msgs for s in to_ground],
                           self.grounder_params)
-        for s, out in zip(to_ground, outs):
-            if out is None:
-                continue
-            self._execute(s, out)
+        ready = [(s, out) for s, out in zip(to_ground, outs) if out is not None]
+        self._execute(env, ready)
+        for s, _ in ready:
             s.done = s.stopped = True
 
-    def _iterative(self, states, header, style, rounds, plan_prefix, ground_prefix) -> None:
+    def _iterative(self, env, states, header, style, rounds, plan_prefix, ground_prefix) -> None:
         for _ in range(rounds):
             active = [s for s in states if not s.done]
             if not active:
@@ -184,11 +184,10 @@ class AgentPair(Agent):
                 to_ground.append(s)
             outs = self._call(self.grounder, "grounder", to_ground,
                               [ground_prefix + s.ground_msgs for s in to_ground], self.grounder_params)
-            for s, out in zip(to_ground, outs):
-                if out is None:
-                    continue
+            ready = [(s, out) for s, out in zip(to_ground, outs) if out is not None]
+            for s, out in ready:
                 s.ground_msgs.append(P.assistant(out.strip()))
-                results = self._execute(s, out)
+            for (s, _), results in zip(ready, self._execute(env, ready)):
                 last = results[-1] if results else None
                 value = (last.result if last.ok else last.error) if last else ""
                 s.last_results.append(value or "")
@@ -199,18 +198,54 @@ class AgentPair(Agent):
                 res = P.executed_result(last.action, value) if last else ""
                 s.plan_msgs.append(P.user(P.plan_feedback(k, res, s.subgoal, style)))
 
-    def _execute(self, s: _State, grounder_out: str) -> list[ActionResult]:
-        actions = grounder_out.strip()
+    def _execute(self, env: Environment, ready: list[tuple[_State, str]]) -> list[list[ActionResult]]:
+        """Execute one grounder output per task with one ``env.execute_batch`` call (tools that call a
+        model batch those calls); if the batch raises, each task alone, so a tool crash is one task's
+        tool error. Records a Turn per task."""
+        if not ready:
+            return []
+        lines = [out.strip() for _, out in ready]
         try:
-            results = s.executor.execute(actions)
-        except Exception as exc:  # executors should not raise; if one does, it is a tool error
-            log.exception("executor raised on %r", actions)
-            results = [ActionResult(action=actions, error=f"{type(exc).__name__}: {exc}", error_kind="tool_error")]
-        if not results:
-            results = [ActionResult(action=actions, error="no action to execute", error_kind="invalid_action")]
-        s.traj.turns.append(Turn(subgoal=s.subgoal, actions=actions, results=results,
-                                 planner_raw=s.planner_raw, grounder_raw=grounder_out))
-        return results
+            batch = env.execute_batch([s.executor for s, _ in ready], lines)
+            if len(batch) != len(ready):
+                raise RuntimeError(f"execute_batch returned {len(batch)} results for {len(ready)} tasks")
+        except Exception:
+            log.exception("batched execution of %d tasks failed; executing them one by one", len(ready))
+            batch = []
+            for (s, _), line in zip(ready, lines):
+                try:
+                    batch.append(s.executor.execute(line))
+                except Exception as exc:  # executors should not raise; if one does, it is a tool error
+                    batch.append([ActionResult(action=line, error=f"{type(exc).__name__}: {exc}",
+                                               error_kind="tool_error")])
+        out = []
+        for (s, raw), line, results in zip(ready, lines, batch):
+            results = list(results) or [ActionResult(action=line, error="no action to execute",
+                                                     error_kind="invalid_action")]
+            s.traj.turns.append(Turn(subgoal=s.subgoal, actions=line, results=results,
+                                     planner_raw=s.planner_raw, grounder_raw=raw))
+            out.append(results)
+        return out
+
+    @staticmethod
+    def _final_answers(env: Environment, states: list[_State]) -> list[str | None | Exception]:
+        """``env.final_answers`` over the tasks that have an executor (one batched call); an exception
+        is kept per task and becomes its tool error."""
+        live = [s for s in states if s.executor is not None]
+        try:
+            got = list(env.final_answers([s.executor for s in live]))
+            if len(got) != len(live):
+                raise RuntimeError(f"final_answers returned {len(got)} answers for {len(live)} tasks")
+        except Exception:
+            log.exception("batched final answers failed; asking each task alone")
+            got = []
+            for s in live:
+                try:
+                    got.append(s.executor.final_answer())
+                except Exception as exc:  # recorded as that task's tool error
+                    got.append(exc)
+        by_id = {id(s): a for s, a in zip(live, got)}
+        return [by_id.get(id(s)) for s in states]
 
     def _call(self, backend: Backend, role: str, states: list[_State], convs: list[list[P.Message]],
               params: GenerationParams) -> list[str | None]:
@@ -253,7 +288,7 @@ class AgentPair(Agent):
         s.traj.error = f"{role} call failed: {type(exc).__name__}: {exc}"
 
     @staticmethod
-    def _finish(s: _State) -> None:
+    def _finish(s: _State, answer: str | None | Exception) -> None:
         t = s.traj
         t.extra["rounds"] = len(t.turns)
         if s.model_error:
@@ -264,12 +299,9 @@ class AgentPair(Agent):
             t.status = trajectory_status(t)
             if t.status == SampleStatus.OK and not s.stopped:
                 t.status = SampleStatus.MAX_ROUNDS
-        answer = None
-        if s.executor is not None:
-            try:
-                answer = s.executor.final_answer()
-            except Exception as exc:  # a broken final-answer step is the tool's failure, not ours
-                t.status, t.error = SampleStatus.TOOL_ERROR, f"final_answer failed: {type(exc).__name__}: {exc}"
+        if isinstance(answer, Exception):  # a broken final-answer step is the tool's failure
+            t.status, t.error = SampleStatus.TOOL_ERROR, f"final_answer failed: {type(answer).__name__}: {answer}"
+            answer = None
         # SPEC (c): a failed execution or an exhausted budget counts as wrong; keep what was there.
         if t.status == SampleStatus.OK:
             t.final_answer = answer

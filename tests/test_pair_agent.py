@@ -193,3 +193,52 @@ def test_env_mode_is_the_default(env):
 def test_empty_batch_makes_no_calls(env):
     planner = Scripted(str)
     assert AgentPair(planner, Scripted(str)).run([], env) == [] and planner.calls == []
+
+
+def test_executions_and_final_answers_are_batched_per_round(env):
+    calls = {"execute_batch": [], "final_answers": []}
+
+    class Batched(type(env)):
+        def execute_batch(self, executors, lines):
+            calls["execute_batch"].append(len(lines))
+            return super().execute_batch(executors, lines)
+
+        def final_answers(self, executors):
+            calls["final_answers"].append(len(executors))
+            return super().final_answers(executors)
+
+    benv = Batched(n=10)
+    tasks = [t for t in benv.load("test") if t.meta["a"] in (1, 2, 7)]
+    trajs = AgentPair(Scripted(plan_once), Scripted(ground_add), mode="iterative", max_rounds=3).run(tasks, benv)
+    assert calls == {"execute_batch": [3, 1, 1], "final_answers": [3]}
+    assert [t.status for t in trajs] == [SampleStatus.OK, SampleStatus.OK, SampleStatus.MAX_ROUNDS]
+
+
+def test_a_crashing_batch_falls_back_to_single_executions(env):
+    class Crashy(type(env)):
+        def execute_batch(self, executors, lines):
+            raise RuntimeError("reader down")
+
+        def final_answers(self, executors):
+            raise RuntimeError("also down")
+
+    cenv = Crashy(n=3)
+    real = type(env)(n=3)
+
+    class BadFinal:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def execute(self, line):
+            return self.inner.execute(line)
+
+        def final_answer(self):
+            raise ValueError("no store")
+
+        def close(self):
+            pass
+
+    cenv.session = lambda task: BadFinal(real.session(task)) if task.meta["a"] == 2 else real.session(task)
+    trajs = AgentPair(Scripted(lambda p: "Subgoal 1: Add."), Scripted(ground_add)).run(cenv.load("test"), cenv)
+    assert [t.final_answer for t in trajs] == ["0", "3", None]
+    assert trajs[2].status == SampleStatus.TOOL_ERROR and "no store" in trajs[2].error

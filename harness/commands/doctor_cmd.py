@@ -8,9 +8,9 @@ import importlib.util
 from rich.console import Console
 
 OPTIONAL = {
-    "vllm": "vllm backend (pip install 'moat-harness[vllm]')",
-    "pyserini": "Lucene BM25 for WebShop search (pip install 'moat-harness[pyserini]')",
-    "openai": "openai backend client",
+    "vllm": "vllm backend (pip install 'moat-harness\\[vllm]')",
+    "pyserini": "Lucene BM25 for WebShop search (pip install 'moat-harness\\[pyserini]')",
+    "httpx": "openai-compatible backend client",
 }
 
 
