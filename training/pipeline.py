@@ -142,8 +142,9 @@ def train_agenttuning(run: RunDir, cfg: TrainConfig) -> Path:
 
 
 def link_from(run: RunDir, source_root: Path) -> None:
-    """``moat --from RUN``: reuse a finished cold-start run's data, base model and adapters (data
-    files are copied; checkpoints are referenced by absolute path)."""
+    """``moat --from RUN``: reuse a finished cold start (a ``lumos`` run, or the cold start of another
+    ``moat`` run) -- its data, base model and adapters (data files are copied; checkpoints are
+    referenced by absolute path)."""
     import shutil
 
     source_root = source_root.resolve()
@@ -164,7 +165,9 @@ def link_from(run: RunDir, source_root: Path) -> None:
             shutil.copyfile(source_root / "data" / f"{name}.jsonl", run.sub("data", f"{name}.jsonl"))
             run.record_data(run.sub("data", f"{name}.jsonl"), copied_from=str(source_root))
         outs = manifest["outputs"]
-        for key, target in (("base", "base"), ("planner", "cold_planner"), ("grounder", "cold_grounder")):
+        # a `lumos` run's final pair, or the cold start inside another `moat` run (for ablations)
+        prefix = "cold_" if manifest.get("kind") == "moat" else ""
+        for key, target in (("base", "base"), (prefix + "planner", "cold_planner"), (prefix + "grounder", "cold_grounder")):
             p = resolve_output(source_root, outs, key)
             run.set_output(target, p.resolve() if p is not None and p.exists() else p)
         return {"from": str(source_root), "from_config_hash": manifest.get("config_hash")}
