@@ -91,25 +91,9 @@ def split_actions(line: str) -> list[str]:
     line = line.strip()
     if not line:
         return []
-    quotes_ok = line.count('"') % 2 == 0
     if not _balanced(line):
         return [p.strip() for p in _ACTION_START.split(line) if p.strip().strip(";").strip()]
-    parts, buf, depth, in_quote = [], [], 0, False
-    for ch in line:
-        if ch == '"' and quotes_ok:
-            in_quote = not in_quote
-        elif not in_quote:
-            if ch in _OPEN:
-                depth += 1
-            elif ch in _CLOSE:
-                depth = max(0, depth - 1)
-            elif ch == ";" and depth == 0:
-                parts.append("".join(buf))
-                buf = []
-                continue
-        buf.append(ch)
-    parts.append("".join(buf))
-    return [p.strip() for p in parts if p.strip()]
+    return [p for p in split_args(line, sep=";") if p]
 
 
 def _matching_close(text: str, open_pos: int) -> int:
