@@ -128,3 +128,50 @@ def test_missing_run_names_the_command(tmp_path, monkeypatch, capsys):
                "--output-dir", str(tmp_path / "e")])
     assert rc == 2
     assert "harness train moat --preset cpu-small" in capsys.readouterr().err
+
+
+def test_export_is_small_bf16_and_loads_as_shipped(moat_run, tmp_path, monkeypatch, capsys):
+    """`--export` writes only the final adapters (bf16) + manifest; the producer finds it as the
+    shipped export when no run of one's own exists, and names it the same on every machine."""
+    from safetensors import safe_open
+
+    import training.trained as trained
+
+    out, _, args = moat_run
+    ship = tmp_path / "shipped"
+    assert main([*args, "--export", str(ship / "moat")]) == 0  # the finished run: resumes nothing, exports
+    assert "exported to" in capsys.readouterr().out
+    m = json.loads((ship / "moat" / "manifest.json").read_text())
+    src = json.loads((out / "manifest.json").read_text())
+    assert m["kind"] == "moat" and m["complete"] and m["config_hash"] == src["config_hash"]
+    assert m["command"] == src["command"] and m["data"] == src["data"]
+    assert m["outputs"] == {"base": "base", "planner": "planner", "grounder": "grounder"}
+    assert "iter_2/planner" in m["export"]["from_outputs"]["planner"]
+    files = {p.relative_to(ship / "moat").as_posix() for p in (ship / "moat").rglob("*") if p.is_file()}
+    assert set(m["export"]["files"]) == files - {"manifest.json"}
+    assert "moat/rewards.png" in files and "base/model.safetensors" in files  # the tiny base is built in the run
+    roles = {f for f in files if f.startswith(("planner/", "grounder/"))}
+    assert roles == {f"{r}/{n}" for r in ("planner", "grounder") for n in ("adapter_config.json", "adapter_model.safetensors")}
+    with safe_open(str(ship / "moat" / "planner" / "adapter_model.safetensors"), "pt") as f:
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.bfloat16"}
+
+    monkeypatch.setattr(trained, "SHIPPED_DIR", ship)
+    monkeypatch.delenv("HARNESS_TRAIN_DIR", raising=False)
+    monkeypatch.delenv("HARNESS_MOAT_RUN", raising=False)
+    monkeypatch.chdir(tmp_path)  # no runs/train/moat here
+    cfg = _write_config(tmp_path / "agent.json", {"agent": {"max_new_tokens": 8, "backend_options": {"dtype": "float32"}}})
+    assert main(["eval", "--agents", "moat", "--benchmarks", "gsm8k", "--limit", "1", "--data-dir", str(FIXTURES),
+                 "--output-dir", str(tmp_path / "evals"), "--config", str(cfg)]) == 0
+    conf = json.loads((tmp_path / "evals" / "moat" / "gsm8k-test" / "config.json").read_text())["agent_config"]
+    assert conf["train_run"] == "shipped/moat" and conf["train_config_hash"] == src["config_hash"]
+
+
+def test_export_refuses_an_unfinished_run(tmp_path, capsys):
+    from training.export import export_run
+    from training.manifest import TrainSetupError
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps({"kind": "moat", "complete": False, "outputs": {}}))
+    with pytest.raises(TrainSetupError, match="not a finished training run"):
+        export_run(tmp_path / "run", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

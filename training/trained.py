@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from harness.data import DataMissingError
-from training.manifest import default_train_root, resolve_output
+from training.manifest import MANIFEST, default_train_root, resolve_output
+
+log = logging.getLogger(__name__)
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+"""Exports committed with the code (``training/shipped/<method>``, written by ``harness train ...
+--export``): what the producers load on a fresh clone when no run of one's own exists."""
 
 
 class TrainedRunMissingError(DataMissingError):
@@ -22,8 +29,13 @@ class TrainedRunMissingError(DataMissingError):
 
 def locate_run(method: str, run: str | None = None) -> tuple[Path, dict[str, Any]]:
     """The run folder (agent option ``run``, else ``$HARNESS_TRAIN_DIR/<method>``, else
-    ``runs/train/<method>``) and its manifest, which must be complete and of kind ``method``."""
+    ``runs/train/<method>``, else the shipped export ``training/shipped/<method>``) and its
+    manifest, which must be complete and of kind ``method``."""
     root = Path(run) if run else default_train_root() / method
+    if (not run and not (root / MANIFEST).exists() and not os.environ.get("HARNESS_TRAIN_DIR")
+            and (SHIPPED_DIR / method / MANIFEST).exists()):
+        root = SHIPPED_DIR / method
+        log.info("no %s run of your own at %s: using the shipped export %s", method, default_train_root() / method, root)
     manifest_path = root / "manifest.json"
     hint = (f"train it first: `harness train {method} --preset cpu-small`"
             + (f" --out {root}" if run else "")
@@ -45,6 +57,15 @@ def output(root: Path, manifest: dict[str, Any], key: str) -> Path:
     if p is None:
         raise TrainedRunMissingError(f"{root}: the manifest has no '{key}' output")
     return p
+
+
+def run_label(root: Path) -> str:
+    """How results name the run: ``shipped/<method>`` for a shipped export (the same on every
+    clone), else the absolute run folder."""
+    resolved = root.resolve()
+    if resolved.is_relative_to(SHIPPED_DIR):
+        return "shipped/" + resolved.relative_to(SHIPPED_DIR).as_posix()
+    return str(resolved)
 
 
 def checkpoint_digest(path: Path) -> str:

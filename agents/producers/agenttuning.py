@@ -129,7 +129,7 @@ class AgentTuningProducer(AgentProducer):
         from agents.backends import load_backend
         from agents.producers.base import merged_options
         from training.modeling import is_adapter
-        from training.trained import checkpoint_digest, env_run_override, locate_run, output
+        from training.trained import checkpoint_digest, env_run_override, locate_run, output, run_label
 
         opts = merged_options(options, DEFAULTS)
         root, manifest = locate_run("agenttuning", opts["run"] or env_run_override("agenttuning"))
@@ -142,6 +142,6 @@ class AgentTuningProducer(AgentProducer):
                                    label="agenttuning:agent", **kwargs)
         else:
             backend = load_backend(options.backend, ckpt, label="agenttuning:agent", **kwargs)
-        extra = {"train_run": str(root.resolve()), "train_config_hash": manifest.get("config_hash"),
+        extra = {"train_run": run_label(root), "train_config_hash": manifest.get("config_hash"),
                  "checkpoint": checkpoint_digest(ckpt)}
         return ReActAgent(backend, opts["max_rounds"], int(opts["max_new_tokens"]), extra)

@@ -31,7 +31,7 @@ def build_trained_pair(method: str, options: AgentOptions, planner_key: str = "p
     from agents.pair import AgentPair
     from agents.producers.base import merged_options
     from training.modeling import is_adapter
-    from training.trained import checkpoint_digest, env_run_override, locate_run, output
+    from training.trained import checkpoint_digest, env_run_override, locate_run, output, run_label
 
     opts = merged_options(options, DEFAULTS)
     root, manifest = locate_run(method, opts["run"] or env_run_override(method))
@@ -63,7 +63,7 @@ def build_trained_pair(method: str, options: AgentOptions, planner_key: str = "p
         grounder_params=params,
         producer=method,
         extra_config={
-            "train_run": str(root.resolve()),
+            "train_run": run_label(root),
             "train_config_hash": manifest.get("config_hash"),
             "train_preset": manifest.get("config", {}).get("config", {}).get("preset"),
             "checkpoints": {role: checkpoint_digest(ckpt) for role, ckpt in ckpts.items()},

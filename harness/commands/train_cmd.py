@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--base-model", help="base model: default | tiny | PATH | hub id (default: preset)")
     p.add_argument("--data-dir", help="benchmark data folder (default: $HARNESS_DATA_DIR or the cache)")
     p.add_argument("--config", help="YAML/JSON file overriding preset fields (nested keys)")
+    p.add_argument("--export", metavar="DIR", help="when the run is complete, write its final adapters (bf16) and "
+                   "manifest to DIR, small enough to commit (e.g. training/shipped/<method>)")
     return p
 
 
@@ -93,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.method} run ({cfg.preset} preset) complete: {run_dir.root}")
     for name, st in run_dir.data["stages"].items():
         print(f"  {name:<28} {st.get('seconds', 0):>9.1f} s")
+    if args.export:
+        from training.export import export_run, export_size
+
+        try:
+            exported = export_run(run_dir.root, args.export)
+        except TrainSetupError as exc:
+            raise ConfigError(str(exc)) from exc
+        print(f"exported to {exported} ({export_size(exported) / 2**20:.1f} MiB)")
     if args.method == "moat":
         print(f"  per-iteration log: {run_dir.root / 'moat' / 'log.jsonl'} (plot: {run_dir.root / 'moat' / 'rewards.png'})")
     print(f"evaluate with: harness eval --agents {args.method} --benchmarks gsm8k --limit 50"
