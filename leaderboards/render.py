@@ -27,6 +27,9 @@ INTRO = (
     "(`leaderboards/reported.csv`) and were not measured here."
 )
 OVERLAP_MARK = "†"
+FIXTURE_MARK = "‡"
+FIXTURE_FOOTNOTE = ("measured on the repository's hand-written fixture data (tests/fixtures), not on the benchmark: "
+                    "it shows the pipeline runs end to end, it is not a benchmark number and no average includes it.")
 NO_ROWS = "no runs on the Table 2 benchmarks; see Other runs and Runs below"
 
 
@@ -50,7 +53,8 @@ def cell_text(cell: Cell) -> str:
     if cell.status == "unfinished":
         return f"unfinished ({cell.n} samples, no results.json)"
     text = f"{fmt(cell.value)} {fmt_ci(cell.ci)}"
-    return text + (f" partial {cell.n}/{cell.n_original}" if cell.partial else "")
+    text += f" partial {cell.n}/{cell.n_original}" if cell.partial else ""
+    return text + (f" {FIXTURE_MARK}fixture" if cell.fixture else "")
 
 
 def avg_text(avg: AvgCell) -> str:
@@ -90,6 +94,8 @@ def _footnotes(board: Leaderboard) -> list[str]:
     notes = []
     if any(c.column.key == "strategyqa" and c.split == "lumos" for c in board.columns):
         notes.append(f"{OVERLAP_MARK} {STRATEGYQA_OVERLAP_NOTE}")
+    if any(c.fixture for r in board.measured for c in r.cells.values()):
+        notes.append(f"{FIXTURE_MARK} {FIXTURE_FOOTNOTE}")
     return notes
 
 
@@ -251,6 +257,7 @@ def _html_cell(cell: Cell, base: Path | None) -> str:
     if cell.status != "measured" or cell.run is None:
         return f'<td class="missing">{_h(cell_text(cell))}</td>'
     part = f' <span class="partial">partial {cell.n}/{cell.n_original}</span>' if cell.partial else ""
+    part += f' <span class="partial">{FIXTURE_MARK}fixture</span>' if cell.fixture else ""
     href = _h(rel_link(cell.run.results_path, base))
     return (f'<td><a href="{href}">{fmt(cell.value)}</a><br><span class="ci">{_h(fmt_ci(cell.ci))}</span>'
             f"{part}</td>")

@@ -17,6 +17,9 @@ from leaderboards.reported import ReportedRow, reported_rows
 
 log = logging.getLogger(__name__)
 
+FIXTURE_NOTE_PREFIX = "FIXTURE"
+"""Environments start a note with this when their data are test fixtures, not the benchmark."""
+
 ROW_ORDER = ("base", "agenttuning", "lumos", "moat")
 """Measured rows in the paper's order (baselines first, MOAT last); other producers follow by name."""
 
@@ -49,6 +52,13 @@ class Cell:
     @property
     def partial(self) -> bool:
         return self.status == "measured" and self.n < self.n_original
+
+    @property
+    def fixture(self) -> bool:
+        """Measured on hand-written fixture data (the environment's notes say so): shown, marked,
+        and never averaged with benchmark numbers."""
+        res = self.run.result if self.run is not None else None
+        return res is not None and any(n.startswith(FIXTURE_NOTE_PREFIX) for n in res.notes)
 
 
 @dataclass
@@ -211,7 +221,8 @@ def average_cell(group: str, cells: dict[str, Cell], columns: list[ColumnInfo], 
                  resamples: int = stats.DEFAULT_RESAMPLES) -> AvgCell:
     """Mean of the group's cells with a stratified bootstrap CI; "incomplete" if any cell is missing."""
     cols = [c for c in columns if c.column.group == group]
-    missing = [c.column.title for c in cols if cells[c.column.key].status != "measured"]
+    missing = [c.column.title + (" benchmark data (fixture only)" if cells[c.column.key].fixture else "")
+               for c in cols if cells[c.column.key].status != "measured" or cells[c.column.key].fixture]
     if missing:
         return AvgCell(group, "incomplete", missing=missing)
     values = [cells[c.column.key].value for c in cols]

@@ -228,3 +228,19 @@ def test_environment_default_split_decides_when_several_exist(tmp_path, monkeypa
     assert board.column_info("webshop").split == "test"
     assert board.row("a").cells["webshop"].value == pytest.approx(75.0)
     assert [(r.benchmark, r.split) for r in board.other_runs] == [("webshop", "fixture")]
+
+
+def test_fixture_cells_are_marked_and_never_averaged(tmp_path):
+    """A run whose environment notes say FIXTURE is shown (marked) but keeps its group's average incomplete."""
+    from leaderboards.render import render_markdown
+
+    full_row(tmp_path, "moat", (10, 5, 6, 30, 2, 3))
+    write_run(tmp_path, "moat", "mind2web", "test", ones(5, 10), notes=["FIXTURE data (tests/fixtures/mind2web): not a benchmark number"])
+    board = board_of(tmp_path)
+    row = board.row("moat")
+    assert row.cells["mind2web"].fixture and not row.cells["gsm8k"].fixture
+    assert row.averages["held_in"].status == "incomplete"
+    assert row.averages["held_in"].missing == ["Mind2Web benchmark data (fixture only)"]
+    assert row.averages["held_out"].status == "ok"
+    md = render_markdown(board, "t")
+    assert "‡fixture" in md and "‡ measured on the repository's hand-written fixture data" in md
