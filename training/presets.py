@@ -130,7 +130,9 @@ def _cpu_small() -> dict[str, Any]:
     # learning rate with small batches (more updates for the same tokens) is what makes the planner
     # adopt the "Subgoal k:" format at all (lr 2e-4 with batch 8 left it answering directly).
     # max_length 512: at 384, 14 of 107 one-pass grounding records (long question + plan) lost their target.
-    sft = {"learning_rate": 1e-3, "epochs": 1.0, "per_device_batch_size": 4, "grad_accum": 1, "max_length": 512,
+    # 200 examples x 2 epochs: after 1 epoch over 107 (r = 4) the grounder still wrote "x = Calculator(..)"
+    # without R variables on the held-out train dev slice (12/12 invalid actions).
+    sft = {"learning_rate": 1e-3, "epochs": 2.0, "per_device_batch_size": 4, "grad_accum": 1, "max_length": 512,
            "warmup_ratio": 0.03, "logging_steps": 4, "save_steps": 8, "bf16": True, "group_by_length": True}
     return {
         "preset": "cpu-small",
@@ -138,7 +140,7 @@ def _cpu_small() -> dict[str, Any]:
         # r = 4 (alpha / r = 2 as at r = 16): a pair of all-linear adapters is 4.9 MB in bf16, small
         # enough to commit the trained producers (`trained/`) so that a fresh clone evaluates them.
         "lora": {"r": 4, "alpha": 8, "dropout": 0.05},
-        "data": {"sources": [{"env": "gsm8k", "split": "train", "limit": 120}], "dev_size": 12,
+        "data": {"sources": [{"env": "gsm8k", "split": "train", "limit": 200}], "dev_size": 12,
                  "formulations": ["one-pass"]},
         "sft": sft,
         "moat": {
