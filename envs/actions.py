@@ -358,6 +358,9 @@ class ToolExecutor(Executor):
             fn: ToolFn = tool.run
             check = tool.check_variables
         else:
+            cut = _cut_off_tool(p.args, self.tools)
+            if cut:
+                return _fail(res, f"{cut} without '(arguments)' (output cut off?)", INVALID)
             fn, check = self.passthrough, True
         missing = undefined_variables(p.args, self.store) if check else []
         if missing:
@@ -391,6 +394,18 @@ def _fail(res: ActionResult, message: str, kind: str) -> ActionResult:
     res.error = message
     res.error_kind = kind
     return res
+
+
+def _cut_off_tool(value: str, tools: Mapping[str, Any]) -> str | None:
+    """The tool a pass-through value names when it is a tool name (or a 4+ letter prefix of one)
+    with no call: ``R20 = Calculator`` is a grounder line cut off at the token limit, not a value."""
+    word = value.strip()
+    if not re.fullmatch(r"[A-Za-z_]\w*", word):
+        return None
+    if word in tools:
+        return word
+    prefixed = [t for t in tools if len(word) >= 4 and t.startswith(word)]
+    return prefixed[0] if prefixed else None
 
 
 def _default_passthrough(p: ParsedAction, store: VariableStore) -> list[Any]:

@@ -200,6 +200,8 @@ def test_executor_runs_and_stores():
         ("R1 = Picky(1)", "invalid_action", "bad field"),
         ("R1, R2, R3 = Pair(1)", "tool_error", "2 value(s) for 3"),
         ("garbage", "invalid_action", "expected"),
+        ("R20 = Echo", "invalid_action", "Echo without '(arguments)' (output cut off?)"),
+        ("R20 = Pick", "invalid_action", "Picky without '(arguments)'"),
     ],
 )
 def test_executor_errors_become_observations(line, kind, fragment):
@@ -214,6 +216,7 @@ def test_executor_check_variables_off_and_passthrough():
     ex.execute("R2 = Echo(v)")
     assert ex.execute("Output = R2")[0].result == "v"
     assert ex.final_answer() == "v"
+    assert ex.execute("Output = Ech")[0].result == "Ech"  # a short word is a value, not a cut-off tool name
 
 
 def test_executor_empty_line_and_non_string():
