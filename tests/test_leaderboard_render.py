@@ -121,3 +121,36 @@ def test_cli_version_mismatch_is_a_clear_error(runs, capsys):
 def test_cli_usage_errors(runs, capsys, argv, message):
     assert main(["leaderboard", "--runs", str(runs), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_training_log_section_from_the_runs_train_run(tmp_path, capsys):
+    """The moat row's results name their training run; its per-iteration log and plot are shown."""
+    train = tmp_path / "train"
+    (train / "moat").mkdir(parents=True)
+    (train / "manifest.json").write_text(json.dumps({"kind": "moat", "command": "harness train moat --preset cpu-small",
+                                                    "config_hash": "c0ffee"}))
+    rows = [{"iteration": 0, "dev_accuracy": 0.0, "dev_nll_after_sft": 0.58},
+            {"iteration": 1, "mean_nll": 0.506, "chosen_nll": 0.394, "rejected_nll": 0.63, "pairs_kept": 16,
+             "dev_nll_start": 0.58, "dev_nll_after_dpo": 0.5717, "dev_accuracy": 0.25}]
+    (train / "moat" / "log.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    (train / "moat" / "rewards.png").write_bytes(PNG_MAGIC + b"fake")
+    root = tmp_path / "runs"
+    write_run(root, "moat", "gsm8k", "test", ones(3, 10), agent_config={"producer": "moat", "train_run": str(train)})
+    write_run(root, "lumos", "gsm8k", "test", ones(2, 10), agent_config={"producer": "lumos", "train_run": "/nowhere"})
+    write_run(root, "base", "gsm8k", "test", ones(1, 10))
+    out = tmp_path / "lb" / "b.md"
+    assert main(["leaderboard", "--runs", str(root), "--out", str(out), "--html", "--resamples", "200"]) == 0
+    md = out.read_text()
+    assert "## How moat was trained: per-iteration log" in md and "`harness train moat --preset cpu-small`" in md
+    assert "| 1 | 0.506 | 0.394 | 0.630 | 16 | - | - | 0.580 | 0.572 | - | 0.250 |" in md
+    assert "![moat per-iteration rewards](b-moat-rewards.png)" in md
+    assert (out.parent / "b-moat-rewards.png").read_bytes() == PNG_MAGIC + b"fake"
+    assert "How lumos was trained" not in md and "How base was trained" not in md  # lumos has no MOAT log
+    assert "How moat was trained" in out.with_suffix(".html").read_text()
+
+
+def test_training_log_missing_run_is_said_not_invented(tmp_path):
+    from leaderboards.training_log import read_training_log
+
+    entry = read_training_log("moat", str(tmp_path / "gone"))
+    assert entry.rows == [] and "has no manifest.json + moat/log.jsonl on this machine" in entry.problem

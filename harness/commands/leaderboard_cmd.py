@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from leaderboards.compare import compare_rows
     from leaderboards.render import comparison_text, render_html, render_markdown, render_png
     from leaderboards.table import build_leaderboard
+    from leaderboards.training_log import plot_name, training_logs
 
     if (args.html or args.png) and not args.out:
         raise ConfigError("--html and --png need --out (they are written next to the Markdown file)")
@@ -59,10 +60,11 @@ def run(args: argparse.Namespace) -> int:
         resamples=args.resamples,
     )
     comparison = compare_rows(board, args.compare[0], args.compare[1], resamples=args.resamples) if args.compare else None
+    training = training_logs(board)
     if comparison is not None:
         print(comparison_text(comparison), file=sys.stderr)
     if not args.out:
-        sys.stdout.write(render_markdown(board, args.title, comparison=comparison, sources=args.runs))
+        sys.stdout.write(render_markdown(board, args.title, comparison=comparison, sources=args.runs, training=training))
         return 0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -70,13 +72,20 @@ def run(args: argparse.Namespace) -> int:
     png_path = out.with_suffix(".png")
     if args.png and png is not None:
         png_path.write_bytes(png)
-    out.write_text(render_markdown(board, args.title, base=out.parent, comparison=comparison,
-                                   png_name=png_path.name if args.png else None, sources=args.runs), encoding="utf-8")
+    plot_names = {}
     written = [out]
+    for entry in training:
+        if entry.plot is not None:
+            plot_names[entry.agent] = plot_name(out.name, entry)
+            (out.parent / plot_names[entry.agent]).write_bytes(entry.plot.read_bytes())
+            written.append(out.parent / plot_names[entry.agent])
+    out.write_text(render_markdown(board, args.title, base=out.parent, comparison=comparison,
+                                   png_name=png_path.name if args.png else None, sources=args.runs,
+                                   training=training, plot_names=plot_names), encoding="utf-8")
     if args.html:
         html_path = out.with_suffix(".html")
         html_path.write_text(render_html(board, args.title, base=out.parent, comparison=comparison, png=png,
-                                         sources=args.runs), encoding="utf-8")
+                                         sources=args.runs, training=training), encoding="utf-8")
         written.append(html_path)
     if args.png:
         written.append(png_path)
