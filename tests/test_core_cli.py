@@ -85,16 +85,16 @@ def test_sigkill_mid_run_then_rerun_completes(plugin_site, tmp_path):
         if samples.exists() and len(samples.read_text().splitlines()) >= 6:
             break
         time.sleep(0.05)
-    before = len([l for l in samples.read_text().splitlines() if l.strip()])
+    before = len([ln for ln in samples.read_text().splitlines() if ln.strip()])
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    after_kill = [json.loads(l) for l in samples.read_text().splitlines() if l.strip()]
+    after_kill = [json.loads(ln) for ln in samples.read_text().splitlines() if ln.strip()]
     assert before >= 6 and len(after_kill) >= before  # nothing written before the kill was lost
     assert len(after_kill) < 40, "the run finished before it was killed; raise the delay"
     rerun = subprocess.run(cmd, env=cli_env(plugin_site), capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert "resuming" in rerun.stderr
-    ids = [json.loads(l)["id"] for l in samples.read_text().splitlines() if l.strip()]
+    ids = [json.loads(ln)["id"] for ln in samples.read_text().splitlines() if ln.strip()]
     assert sorted(ids) == sorted(f"toy-{i}" for i in range(40))
     res = json.loads((out / "toy_echo" / "toy_arith-test" / "results.json").read_text())
     assert res["n"] == 40 and res["metrics"]["accuracy"] == 1.0

@@ -11,7 +11,7 @@ from harness.runner import ConfigMismatchError, evaluate, read_samples, run_dir_
 
 
 def _lines(path):
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
 
 
 def test_run_writes_config_samples_results(tmp_path, toy_plugin_in_process):
