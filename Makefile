@@ -1,5 +1,5 @@
 # Two entry points do all the set-up on a fresh clone (see README):
-#   make demo   install what is missing, then run the main job on the embedded default model
+#   make demo   install what is missing, then evaluate the shipped MOAT and Lumos pairs on a slice
 #   make test   install what is missing, then run the test suite
 # Everything installs into .venv; torch comes first from the CPU wheel so nothing pulls CUDA.
 
@@ -12,7 +12,11 @@ STAMP := $(VENV)/.moat-harness-installed
 HARNESS_DATA_DIR ?= $(if $(wildcard ../shared/benchmarks),$(abspath ../shared/benchmarks),)
 export HARNESS_DATA_DIR
 PYTEST_ARGS ?= -n 2 -m "not slow"
-DEMO_LIMIT ?= 10
+# The demo slice: a multiple of the batch size, inside the committed runs' slice, so that greedy
+# decoding sees the same batches and `leaderboards.reproduce` can compare sample by sample.
+DEMO_LIMIT ?= 32
+DEMO_BENCH ?= gsm8k
+DEMO_REF := leaderboards/cpu-smollm2-135m/runs
 
 .PHONY: setup browser demo test test-all clean
 
@@ -32,10 +36,16 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1; } || \
 	  echo "chromium not installed; the leaderboard screenshot test will be skipped"
 
+# MOAT vs Lumos with the adapters shipped in training/shipped/, the leaderboard of the slice with the
+# paired comparison, then a sample-by-sample check against the committed leaderboard runs.
 demo: setup
-	@if [ -z "$(HARNESS_DATA_DIR)" ]; then $(BIN)/harness data download gsm8k; fi
-	$(BIN)/harness eval --agents base --benchmarks gsm8k --limit $(DEMO_LIMIT) --output-dir runs/demo
-	$(BIN)/harness show runs/demo/base/gsm8k-test --samples 2
+	@if [ -z "$(HARNESS_DATA_DIR)" ]; then $(BIN)/harness data download $(DEMO_BENCH); fi
+	HARNESS_MOAT_RUN=training/shipped/moat HARNESS_LUMOS_RUN=training/shipped/lumos OMP_NUM_THREADS=1 \
+	  $(BIN)/harness eval --agents moat,lumos --benchmarks $(DEMO_BENCH) --limit $(DEMO_LIMIT) --batch-size 16 \
+	  --output-dir runs/demo
+	$(BIN)/harness leaderboard --runs runs/demo --no-reported --compare moat lumos --resamples 1000 \
+	  --title "Demo: MOAT vs Lumos on the first $(DEMO_LIMIT) $(DEMO_BENCH) tasks"
+	$(BIN)/python -m leaderboards.reproduce runs/demo $(DEMO_REF)
 
 test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
