@@ -159,6 +159,7 @@ def evaluate(
         batch_size=batch_size,
     )
     chash = config_hash(config)
+    versions = collect_versions()  # now: the code that runs, not the checkout at the end of a long run
     paths = RunPaths(run_dir_for(output_dir, agent_name, env.name, split))
     _prepare_dir(paths, config, chash)
 
@@ -216,16 +217,18 @@ def evaluate(
             rate = finished / max(time.perf_counter() - started, 1e-9)
             progress.update(bar, advance=len(batch), rate=f"{rate:.2f} samples/s")
 
-    result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started)
+    result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions)
     if failures:
         console.print(f"[red]{failures} sample(s) failed and were not recorded; rerun the same command to retry them[/red]")
     return result
 
 
 def aggregate(
-    env: Environment, paths: RunPaths, tasks: list[Task], config: RunConfig, chash: str, seconds: float = 0.0
+    env: Environment, paths: RunPaths, tasks: list[Task], config: RunConfig, chash: str, seconds: float = 0.0,
+    versions: dict[str, str] | None = None,
 ) -> RunResult:
-    """Recompute ``results.json`` from ``samples.jsonl`` restricted to the requested tasks."""
+    """Recompute ``results.json`` from ``samples.jsonl`` restricted to the requested tasks.
+    ``versions``: those of the code that produced the samples (taken when the run started)."""
     wanted = {t.id for t in tasks}
     records = [r for r in read_samples(paths.samples) if r.id in wanted]
     means, errs, cis = stats.summarize([r.metrics for r in records], seed=config.seed)
@@ -244,7 +247,7 @@ def aggregate(
         stderr=errs,
         ci95=cis,
         status_counts=counts,
-        versions=collect_versions(),
+        versions=versions or collect_versions(),
         config_hash=chash,
         data_checksum=config.data_checksum,
         command=config.command,
