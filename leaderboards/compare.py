@@ -76,16 +76,18 @@ def compare_runs(label: str, run_a: Run | None, run_b: Run | None, metric: str |
     )
 
 
-def _group_average(board: Leaderboard, group: str, run_of: dict[str, dict[str, Run | None]], a: str, b: str,
-                   resamples: int, seed: int) -> PairedResult:
-    label = f"{GROUPS[group]} Avg."
+def _average(label: str, infos: list, run_of: dict[str, dict[str, Run | None]], fixture: set[str], a: str, b: str,
+             resamples: int, seed: int) -> PairedResult:
+    """Paired difference of the unweighted mean over ``infos`` (stratified paired bootstrap)."""
     diffs, means_a, means_b = [], [], []
-    for info in board.columns:
-        if info.column.group != group:
-            continue
+    if not infos:
+        return PairedResult(label, None, reason="no column run by both rows")
+    for info in infos:
         ra, rb = run_of[a].get(info.column.key), run_of[b].get(info.column.key)
         if ra is None or rb is None or info.metric is None:
             return PairedResult(label, None, reason=f"{info.column.title} not run by both rows")
+        if info.column.key in fixture:
+            return PairedResult(label, None, reason=f"{info.column.title} only on fixture data")
         got = _pairs(ra, rb, info.metric)
         if isinstance(got, str):
             return PairedResult(label, None, reason=f"{info.column.title}: {got}")
@@ -126,5 +128,16 @@ def compare_rows(board: Leaderboard, a: str, b: str, resamples: int = stats.DEFA
         if len(pair) == 2 and pair[a].result.main_metric == pair[b].result.main_metric:  # type: ignore[union-attr]
             cells.append(compare_runs(f"{bench}-{split}", pair[a], pair[b], pair[a].result.main_metric,  # type: ignore[union-attr]
                                       resamples=resamples, seed=seed))
-    averages = [_group_average(board, g, run_of, a, b, resamples, seed) for g in GROUPS]
+    fixture = {k for name in (a, b) if name in measured for k, c in measured[name].cells.items() if c.fixture}
+    for c in cells:
+        key = next((i.column.key for i in board.columns if i.column.title == c.label), None)
+        if key in fixture:
+            c.label += " ‡fixture"
+    averages = [_average(f"{GROUPS[g]} Avg.", [i for i in board.columns if i.column.group == g], run_of, fixture, a, b,
+                         resamples, seed) for g in GROUPS]
+    shared = [i for i in board.columns if i.column.key not in fixture and i.metric is not None
+              and run_of[a].get(i.column.key) is not None and run_of[b].get(i.column.key) is not None]
+    averages.append(_average("Mean of the benchmark columns both ran (no fixtures): "
+                             + (", ".join(i.column.title for i in shared) or "none"),
+                             shared, run_of, fixture, a, b, resamples, seed))
     return Comparison(a=a, b=b, cells=cells, averages=averages)

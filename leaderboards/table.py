@@ -103,7 +103,7 @@ class Leaderboard:
 
 
 # -- model description from agent configs ------------------------------------------------------
-_MODEL_KEYS = ("base_model", "model", "planner", "grounder", "planner_model", "grounder_model")
+_MODEL_KEYS = ("base_model", "model", "planner", "grounder", "planner_model", "grounder_model", "agent")
 
 
 def _model_name(value: Any) -> str | None:
@@ -120,6 +120,12 @@ def base_model_of(agent_config: dict[str, Any]) -> str:
     """Best-effort model name of an agent pair: ``base_model``, or planner/grounder (joined when they differ)."""
     if "base_model" in agent_config and _model_name(agent_config["base_model"]):
         return str(_model_name(agent_config["base_model"]))
+    if agent_config.get("train_run"):  # a trained producer: its models are labels like "lumos:planner"
+        from leaderboards.training_log import trained_base_model  # noqa: PLC0415 (import cycle)
+
+        trained = trained_base_model(str(agent_config["train_run"]))
+        if trained:
+            return trained
     names = [_model_name(agent_config.get(k)) for k in _MODEL_KEYS[1:]]
     names = [n for n in names if n]
     unique = list(dict.fromkeys(names))

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leaderboards.table import Leaderboard
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leaderboards.table import Leaderboard
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,22 @@ def resolve_train_run(label: str) -> Path:
 
         return SHIPPED_DIR / label.removeprefix("shipped/")
     return Path(label)
+
+
+def trained_base_model(label: str) -> str | None:
+    """``<base model> + <preset> LoRA|full fine-tune`` of a training run, from its manifest (``default``
+    -> the default model's label); ``None`` when the run is not on this machine."""
+    manifest_path = resolve_train_run(label) / "manifest.json"
+    if not manifest_path.exists():
+        return None
+    config = json.loads(manifest_path.read_text(encoding="utf-8")).get("config", {}).get("config", {})
+    base = config.get("base_model")
+    if base in (None, "default"):
+        from agents.models import default_label
+
+        base = default_label()
+    name = str(base).rstrip("/").split("/")[-1]
+    return f"{name} + {config.get('preset', 'custom')} {'full fine-tune' if config.get('full_finetune') else 'LoRA'}"
 
 
 def _train_run_of(board: Leaderboard, agent: str) -> str | None:

@@ -98,3 +98,19 @@ def test_compare_needs_two_known_rows(tmp_path):
         compare_rows(board, "a", "zz")
     with pytest.raises(LeaderboardError, match="two different rows"):
         compare_rows(board, "a", "a")
+
+
+def test_fixture_columns_are_labelled_and_the_benchmark_mean_excludes_them(tmp_path):
+    fx = ["FIXTURE catalogue (30 products): not a benchmark number"]
+    for agent, g, s in (("moat", [1, 1, 0, 0], [1, 0]), ("lumos", [1, 0, 0, 0], [0, 0])):
+        write_run(tmp_path, agent, "gsm8k", "test", g)
+        write_run(tmp_path, agent, "svamp", "test", s)
+        write_run(tmp_path, agent, "webshop", "test", [1, 1], notes=fx)
+    cmp = compare_rows(board_of(tmp_path), "moat", "lumos", resamples=300)
+    labels = by_label(cmp)
+    assert "WebShop ‡fixture" in labels and "WebShop" not in labels
+    assert labels["Held-out Avg."].reason == "WebShop only on fixture data"
+    mean = labels["Mean of the benchmark columns both ran (no fixtures): GSM8K, SVAMP"]
+    # unweighted mean of columns: moat (50 + 50) / 2 = 50, lumos (25 + 0) / 2 = 12.5
+    assert mean.mean_a == pytest.approx(50.0) and mean.mean_b == pytest.approx(12.5)
+    assert mean.delta == pytest.approx(37.5) and mean.n_shared == 6

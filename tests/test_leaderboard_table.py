@@ -244,3 +244,14 @@ def test_fixture_cells_are_marked_and_never_averaged(tmp_path):
     assert row.averages["held_out"].status == "ok"
     md = render_markdown(board, "t")
     assert "‡fixture" in md and "‡ measured on the repository's hand-written fixture data" in md
+
+
+def test_base_model_of_trained_and_single_agent_configs(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(
+        {"config": {"config": {"base_model": "default", "preset": "cpu-small", "full_finetune": False}}}))
+    trained = {"producer": "lumos", "planner": {"model": "lumos:planner"}, "train_run": str(tmp_path / "run")}
+    assert base_model_of(trained).startswith("SmolLM2-135M-Instruct") and base_model_of(trained).endswith("+ cpu-small LoRA")
+    assert base_model_of({"producer": "agenttuning", "agent": {"model": "/m/Llama-2-7b"}}) == "Llama-2-7b"
+    gone = trained | {"train_run": str(tmp_path / "missing")}
+    assert base_model_of(gone) == "lumos:planner"  # the run is not here: the label, not a guess
