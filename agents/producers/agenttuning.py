@@ -4,7 +4,7 @@ trajectories in a single-agent ReAct format (Thought / Action / Observation; see
 ``format: react``.
 
 Agent options: ``run`` (default ``$HARNESS_AGENTTUNING_RUN``, else
-``$HARNESS_TRAIN_DIR/agenttuning``, else ``runs/train/agenttuning``), ``max_rounds`` (default: the
+``$HARNESS_TRAIN_DIR/agenttuning``, else ``runs/train/agenttuning``, else the shipped ``training/shipped/agenttuning``), ``max_rounds`` (default: the
 environment's budget), ``max_new_tokens``, ``backend_options``. ``--planner`` replaces the checkpoint.
 """
 

@@ -3,7 +3,7 @@ lumos`` (Agent Lumos = the paper's initial tuning), run as an :class:`~agents.pa
 Lumos formats with greedy one-line decoding.
 
 Agent options (``--config`` ``agent:`` section): ``run`` (run folder; default
-``$HARNESS_LUMOS_RUN``, else ``$HARNESS_TRAIN_DIR/lumos``, else ``runs/train/lumos``), ``mode``,
+``$HARNESS_LUMOS_RUN``, else ``$HARNESS_TRAIN_DIR/lumos``, else ``runs/train/lumos``, else the shipped ``training/shipped/lumos``), ``mode``,
 ``max_rounds``, ``max_new_tokens``, ``backend_options`` (e.g. ``{dtype: float32}``).
 ``--planner`` / ``--grounder`` replace the run's checkpoints (adapter folders or full models).
 """

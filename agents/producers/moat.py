@@ -1,7 +1,7 @@
 """The ``moat`` producer: the jointly aligned planner + grounder of ``harness train moat``.
 
 Same options as ``lumos`` (see :mod:`agents.producers.lumos`); the default run folder is
-``$HARNESS_MOAT_RUN``, else ``$HARNESS_TRAIN_DIR/moat``, else ``runs/train/moat``. Agent option
+``$HARNESS_MOAT_RUN``, else ``$HARNESS_TRAIN_DIR/moat``, else ``runs/train/moat``, else the shipped ``training/shipped/moat``. Agent option
 ``iteration: N`` loads the pair after iteration N instead of the final one (0 = the cold start).
 """
 
