@@ -154,3 +154,17 @@ def test_training_log_missing_run_is_said_not_invented(tmp_path):
 
     entry = read_training_log("moat", str(tmp_path / "gone"))
     assert entry.rows == [] and "has no manifest.json + moat/log.jsonl on this machine" in entry.problem
+
+
+def test_preface_goes_under_the_title(runs, tmp_path, capsys):
+    pre = tmp_path / "pre.md"
+    pre.write_text("**What this shows.** MOAT <b> vs Lumos.\n\nSecond paragraph.\n")
+    out = tmp_path / "lb" / "b.md"
+    assert main(["leaderboard", "--runs", str(runs), "--out", str(out), "--html", "--preface", str(pre),
+                 "--resamples", "200"]) == 0
+    md = out.read_text()
+    assert md.index("**What this shows.** MOAT <b> vs Lumos.") < md.index("Values are percentages")
+    html_text = out.with_suffix(".html").read_text()
+    assert '<p class="preface">**What this shows.** MOAT &lt;b&gt; vs Lumos.</p>' in html_text
+    assert main(["leaderboard", "--runs", str(runs), "--preface", str(tmp_path / "nope.md")]) == 2
+    assert "--preface" in capsys.readouterr().err

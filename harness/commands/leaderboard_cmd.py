@@ -23,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--agents", help="comma-separated rows to include (default: every agent found)")
     p.add_argument("--no-reported", action="store_true", help="leave out the paper's reported rows")
     p.add_argument("--title", default="MOAT reproduction leaderboard", help="page title")
+    p.add_argument("--preface", metavar="FILE", help="Markdown file placed under the title (what was run, what it shows)")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples for averages and comparisons")
     return p
 
@@ -50,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.html or args.png) and not args.out:
         raise ConfigError("--html and --png need --out (they are written next to the Markdown file)")
+    preface = None
+    if args.preface:
+        try:
+            preface = Path(args.preface).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--preface {args.preface}: {exc.strerror}") from exc
     runs = collect_runs([Path(d) for d in args.runs])
     board = build_leaderboard(
         runs,
@@ -64,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if comparison is not None:
         print(comparison_text(comparison), file=sys.stderr)
     if not args.out:
-        sys.stdout.write(render_markdown(board, args.title, comparison=comparison, sources=args.runs, training=training))
+        sys.stdout.write(render_markdown(board, args.title, comparison=comparison, sources=args.runs, training=training,
+                                         preface=preface))
         return 0
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -81,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
             written.append(out.parent / plot_names[entry.agent])
     out.write_text(render_markdown(board, args.title, base=out.parent, comparison=comparison,
                                    png_name=png_path.name if args.png else None, sources=args.runs,
-                                   training=training, plot_names=plot_names), encoding="utf-8")
+                                   training=training, plot_names=plot_names, preface=preface), encoding="utf-8")
     if args.html:
         html_path = out.with_suffix(".html")
         html_path.write_text(render_html(board, args.title, base=out.parent, comparison=comparison, png=png,
-                                         sources=args.runs, training=training), encoding="utf-8")
+                                         sources=args.runs, training=training, preface=preface), encoding="utf-8")
         written.append(html_path)
     if args.png:
         written.append(png_path)

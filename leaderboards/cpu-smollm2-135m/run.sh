@@ -31,5 +31,6 @@ if [ "$STEP" = all ] || [ "$STEP" = eval ]; then
 fi
 if [ "$STEP" = all ] || [ "$STEP" = board ]; then
   harness leaderboard --runs "$OUT" --out leaderboards/cpu-smollm2-135m.md --html --png --compare moat lumos \
+    --preface "$HERE/preface.md" \
     --title "MOAT vs Lumos vs AgentTuning on SmolLM2-135M-Instruct (2-core CPU, cpu-small preset)"
 fi
