@@ -79,9 +79,15 @@ def deviations(board: Leaderboard) -> list[str]:
             line = f"{run.agent}: {item}"
             if line not in out:
                 out.append(line)
-    commits = sorted({r.result.versions.get("harness_git", "unknown") for r in board.runs if r.result})
-    if len(commits) > 1:
-        out.append(f"Runs come from {len(commits)} harness commits: {', '.join(c[:12] for c in commits)}.")
-    if any(c.endswith("-dirty") for c in commits):
-        out.append("Some runs were made from a checkout with uncommitted changes (harness_git ends in -dirty).")
+    by_commit: dict[str, list[str]] = {}
+    for r in board.runs:
+        if r.result:
+            by_commit.setdefault(r.result.versions.get("harness_git", "unknown"), []).append(f"{r.agent}/{r.benchmark}-{r.split}")
+    commits = sorted(by_commit)
+    shas = sorted({c.removesuffix("-dirty")[:12] for c in commits})
+    if len(shas) > 1:
+        out.append(f"Runs come from {len(shas)} harness commits: {', '.join(shas)}.")
+    for c in commits:
+        if c.endswith("-dirty"):
+            out.append(f"Made from a checkout of {c[:12]} with uncommitted changes (-dirty): {', '.join(sorted(by_commit[c]))}.")
     return list(dict.fromkeys(out))

@@ -196,8 +196,17 @@ def test_deviations_list_model_critic_and_subsets(tmp_path):
     assert "GSM8K: 50 tasks (paper: 500, first 500 of the test set) for moat, oracle." in text
     assert "GSM8K: sympy replaces Wolfram|Alpha" in text
     assert "moat: grounder trained 1 epoch" in text
-    assert "2 harness commits" in text and "uncommitted changes" in text
+    assert "Runs come from 2 harness commits: abc123, def456." in text
+    assert "Made from a checkout of def456-dirty with uncommitted changes (-dirty): oracle/gsm8k-test." in text
     assert [r.agent for r in board.measured] == ["moat", "oracle"]  # paper order: producers first
+
+
+def test_the_same_commit_clean_and_dirty_is_one_commit(tmp_path):
+    write_run(tmp_path, "a", "gsm8k", "test", [1], harness_git="abc123")
+    write_run(tmp_path, "b", "gsm8k", "test", [1], harness_git="abc123-dirty")
+    text = "\n".join(board_of(tmp_path).deviations)
+    assert "harness commits" not in text
+    assert "Made from a checkout of abc123-dirty with uncommitted changes (-dirty): b/gsm8k-test." in text
 
 
 def test_no_deviations_without_measured_rows(tmp_path):
