@@ -18,14 +18,13 @@ from hypothesis import strategies as st
 from envs.actions import (
     InvalidAction,
     ParsedAction,
-    Tool,
-    ToolExecutor,
     VariableStore,
     parse_actions,
     parse_fields,
     split_actions,
     substitute,
 )
+from envs.tool_executor import Tool, ToolExecutor
 from envs.math.code import CodeTool, _is_python, lumos_if
 from envs.math.executor import InProcessEvaluator, MathExecutor, WorkerEvaluator
 from envs.math.values import MathValue

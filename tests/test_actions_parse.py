@@ -6,9 +6,7 @@ import pytest
 
 from envs.actions import (
     InvalidAction,
-    Tool,
     ToolError,
-    ToolExecutor,
     VariableStore,
     find_variables,
     parse_action,
@@ -18,6 +16,7 @@ from envs.actions import (
     split_args,
     substitute,
 )
+from envs.tool_executor import Tool, ToolExecutor
 
 
 # -- splitting ---------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def _is_python(code: str) -> bool:
 
 
 class CodeTool:
-    """Callable as an :class:`envs.actions.Tool` ``run`` function; :meth:`run_text` is the plain
+    """Callable as an :class:`envs.tool_executor.Tool` ``run`` function; :meth:`run_text` is the plain
     ``pseudo_code -> str`` form (used by the QA environments through :func:`make_code_tool`).
 
     The code model is either a model id/path loaded lazily with ``agents.backends.load_backend``

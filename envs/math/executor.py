@@ -17,16 +17,8 @@ import signal
 import threading
 from typing import Any, Protocol
 
-from envs.actions import (
-    VAR_RE,
-    InvalidAction,
-    ParsedAction,
-    Tool,
-    ToolError,
-    ToolExecutor,
-    VariableStore,
-    find_variables,
-)
+from envs.actions import VAR_RE, InvalidAction, ParsedAction, ToolError, VariableStore, find_variables
+from envs.tool_executor import Tool, ToolExecutor
 from envs.math.code import CodeTool
 from envs.math.values import MathValue
 from envs.sandbox import SandboxError, SandboxLimits, SandboxTimeout, SandboxWorker

@@ -23,14 +23,13 @@ from envs.actions import (
     VAR_RE,
     InvalidAction,
     ParsedAction,
-    Tool,
-    ToolExecutor,
     VariableStore,
     parse_actions,
     parse_fields,
     substitute,
     unquote,
 )
+from envs.tool_executor import Tool, ToolExecutor
 from envs.qa.metrics import answer_text
 from envs.qa.reader import YES_NO_SUFFIX, QARequest
 from envs.qa.tools import QAToolbox, context_text, is_qa_result, llm_calculator_request, render_value

@@ -6,7 +6,8 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from envs.actions import InvalidAction, ParsedAction, Tool, ToolExecutor, VariableStore, parse_fields
+from envs.actions import InvalidAction, ParsedAction, VariableStore, parse_fields
+from envs.tool_executor import Tool, ToolExecutor
 from envs.web.ranking import CrossEncoderRanker, PageIndex, candidate_label, rank
 
 if TYPE_CHECKING:

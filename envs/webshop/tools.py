@@ -27,14 +27,13 @@ from urllib.parse import urlparse
 from envs.actions import (
     InvalidAction,
     ParsedAction,
-    Tool,
     ToolError,
-    ToolExecutor,
     VariableStore,
     find_variables,
     parse_fields,
     substitute,
 )
+from envs.tool_executor import Tool, ToolExecutor
 
 log = logging.getLogger(__name__)
 
