@@ -129,9 +129,8 @@ def compare_rows(board: Leaderboard, a: str, b: str, resamples: int = stats.DEFA
             cells.append(compare_runs(f"{bench}-{split}", pair[a], pair[b], pair[a].result.main_metric,  # type: ignore[union-attr]
                                       resamples=resamples, seed=seed))
     fixture = {k for name in (a, b) if name in measured for k, c in measured[name].cells.items() if c.fixture}
-    for c in cells:
-        key = next((i.column.key for i in board.columns if i.column.title == c.label), None)
-        if key in fixture:
+    for info, c in zip(board.columns, cells):  # the first cells follow board.columns
+        if info.column.key in fixture:
             c.label += " ‡fixture"
     averages = [_average(f"{GROUPS[g]} Avg.", [i for i in board.columns if i.column.group == g], run_of, fixture, a, b,
                          resamples, seed) for g in GROUPS]
