@@ -4,7 +4,9 @@ Why a hand-written decode loop instead of ``model.generate``: ``generate(num_ret
 copies the prompt K times *before* the prefill, so K samples cost K prefills; here the prompt is
 encoded once and its KV cache is expanded to K rows. The loop also drops finished rows from the
 cache (one-line Lumos outputs end at very different lengths) and checks stop strings on the decoded
-tail only. Teacher-forced scoring (NLL, token log-probabilities) lives in :mod:`agents.backends.hf_scoring`.
+tail only. The cache has room reserved for the new tokens (:mod:`agents.backends.kv_reserve`: no
+per-step copy), and sampled rows attend to their shared prompt once per step
+(:mod:`agents.backends.shared_prefix_attention`). Teacher-forced scoring (NLL, token log-probabilities) lives in :mod:`agents.backends.hf_scoring`.
 
 ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` when this module is the first to load torch: with spinning
 OpenMP workers a decode step on a busy 2-core machine (executors, servers, other jobs) was measured
@@ -27,6 +29,8 @@ import torch  # noqa: E402
 
 from agents.backends.base import Backend, BackendInfo, GenerationParams, truncate_at_stop  # noqa: E402
 from agents.backends.hf_scoring import NLLScorer  # noqa: E402
+from agents.backends import shared_prefix_attention  # noqa: E402
+from agents.backends.kv_reserve import fill_from_back, reserve  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,7 @@ class HFBackend(NLLScorer, Backend):
         self._rng = random.Random(seed)
         self._details = details or {}
         self.device = next(model.parameters()).device
+        self._cascade = shared_prefix_attention.enable(self.model)
         config = model.config
         eos: set[int] = set()
         for src in (getattr(model, "generation_config", None), config, tokenizer):
@@ -270,6 +275,11 @@ class HFBackend(NLLScorer, Backend):
             idx = torch.repeat_interleave(torch.arange(len(batch)), torch.tensor(reps)).to(self.device)
             cache.batch_select_indices(idx)
             logits, mask = logits[idx], mask[idx]
+        reserve(cache, params.max_new_tokens)
+        # Sampled rows share their prompt's cache prefix: attend to it once per step (greedy decoding keeps
+        # plain SDPA so its outputs stay bit-identical across versions).
+        shared = len(seqs[0]) if len(batch) == 1 else self._shared_prefix(seqs, min(len(x) for x in seqs) - 1)
+        extra = {"shared_prefix_len": shared} if self._cascade and params.temperature > 0 and shared else {}
         owner = [k for k, r in enumerate(reps) for _ in range(r)]
         next_pos = mask.sum(-1)
         generated: list[list[int]] = [[] for _ in owner]
@@ -289,14 +299,15 @@ class HFBackend(NLLScorer, Backend):
             if not keep or step == params.max_new_tokens - 1:
                 break
             if len(keep) < len(active):
-                sel = torch.tensor(keep, device=self.device)
+                order = fill_from_back(keep, len(active))
+                sel = torch.tensor(order, device=self.device)
                 cache.batch_select_indices(sel)
                 mask, next_pos, tok = mask[sel], next_pos[sel], tok[sel]
-                active = [active[j] for j in keep]
+                active = [active[j] for j in order]
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
             out = self.model(
                 input_ids=tok[:, None], attention_mask=mask, position_ids=next_pos[:, None],
-                past_key_values=cache, use_cache=True,
+                past_key_values=cache, use_cache=True, **extra,
             )
             logits = out.logits[:, -1, :]
             next_pos = next_pos + 1
