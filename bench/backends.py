@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from typing import Any
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as agents.backends.hf does; must precede torch
+from harness.openmp import configure_openmp  # noqa: E402
+
+print(f"[bench] OpenMP wait: {configure_openmp() or 'set by the caller'}")  # as the CLI does; before torch
 
 import torch  # noqa: E402
 

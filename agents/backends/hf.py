@@ -8,22 +8,20 @@ tail only. The cache has room reserved for the new tokens (:mod:`agents.backends
 per-step copy), and sampled rows attend to their shared prompt once per step
 (:mod:`agents.backends.shared_prefix_attention`). Teacher-forced scoring (NLL, token log-probabilities) lives in :mod:`agents.backends.hf_scoring`.
 
-``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` when this module is the first to load torch: with spinning
-OpenMP workers a decode step on a busy 2-core machine (executors, servers, other jobs) was measured
-30-40x slower (4.3 s instead of 0.1-0.15 s); set the variable yourself to override.
+When this module is the first to load torch it picks how OpenMP workers wait
+(:mod:`harness.openmp`: a short spin on an idle machine, sleeping on a busy one, 1.5x either way).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
-if "torch" not in sys.modules:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from harness.openmp import configure_openmp
+
+configure_openmp()
 
 import torch  # noqa: E402
 
