@@ -8,7 +8,7 @@
 3. End-to-end eval: AgentPair on a batch of tasks (lock-step, batched calls) vs the same pair driven
    one task at a time through plain ``model.generate`` (target >= 5x).
 
-    python bench/backends.py [--tasks 8] [--k 15] [--nll-pairs 32] [--benchmark gsm8k]
+    python bench/backends.py [--tasks 16] [--k 15] [--nll-pairs 32] [--benchmark gsm8k]
 
 Uses GSM8K tasks from ``$HARNESS_DATA_DIR`` when present (else generated arithmetic questions).
 """
@@ -201,7 +201,7 @@ def bench_eval(hf, env, tasks, max_new: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--benchmark", default="gsm8k")
-    ap.add_argument("--tasks", type=int, default=8)
+    ap.add_argument("--tasks", type=int, default=16, help="eval batch (16: the leaderboard runs' --batch-size)")
     ap.add_argument("--k", type=int, default=15)
     ap.add_argument("--sample-prompts", type=int, default=2)
     ap.add_argument("--nll-pairs", type=int, default=16)

