@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: SampleRecord.harness_git, RunResult.sample_commits
 
 
 def _null_to_nan(value: Any) -> Any:
@@ -107,6 +107,9 @@ class SampleRecord(BaseModel):
     status: SampleStatus
     trajectory: Trajectory
     seconds: float = 0.0
+    harness_git: str | None = None
+    """The harness commit that produced this sample (a run extended later may mix commits); None in
+    samples written before schema 1.1."""
 
 
 class RunConfig(BaseModel):
@@ -160,3 +163,6 @@ class RunResult(BaseModel):
     seconds: float = 0.0
     notes: list[str] = Field(default_factory=list)
     """Protocol remarks an environment wants printed beside its numbers (e.g. train/test overlap)."""
+    sample_commits: dict[str, int] = Field(default_factory=dict)
+    """Samples per harness commit that produced them (``unrecorded``: written before schema 1.1);
+    ``versions`` holds the commit of the session that last extended the run."""

@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +203,7 @@ def evaluate(
                             status=traj.status,
                             trajectory=traj,
                             seconds=(time.perf_counter() - t0) / len(batch),
+                            harness_git=versions.get("harness_git"),
                         )
                     )
             except Exception:  # infrastructure failure: keep going, nothing written, rerun retries
@@ -253,6 +255,7 @@ def aggregate(
         command=config.command,
         seconds=seconds,
         notes=env.notes(config.split),
+        sample_commits=dict(Counter(r.harness_git or "unrecorded" for r in records)),
     )
     _write_json_atomic(paths.results, result.model_dump_json(indent=2))
     return result

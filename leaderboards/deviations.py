@@ -87,6 +87,12 @@ def deviations(board: Leaderboard) -> list[str]:
     shas = sorted({c.removesuffix("-dirty")[:12] for c in commits})
     if len(shas) > 1:
         out.append(f"Runs come from {len(shas)} harness commits: {', '.join(shas)}.")
+    for r in board.runs:
+        mixed = r.result.sample_commits if r.result else {}
+        if len(mixed) > 1:
+            parts = ", ".join(f"{c.removesuffix('-dirty')[:12]}{'-dirty' if c.endswith('-dirty') else ''} ({n})"
+                              for c, n in sorted(mixed.items()))
+            out.append(f"{r.agent}/{r.benchmark}-{r.split}: samples from several harness commits: {parts}.")
     for c in commits:
         if c.endswith("-dirty"):
             out.append(f"Made from a checkout of {c[:12]} with uncommitted changes (-dirty): {', '.join(sorted(by_commit[c]))}.")

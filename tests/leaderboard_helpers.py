@@ -32,6 +32,7 @@ def write_run(
     limit: int | None = None,
     finished: bool = True,
     harness_git: str = "abc123",
+    sample_commits: dict[str, int] | None = None,
 ) -> Path:
     """``root/agent/benchmark-split/`` with config.json, samples.jsonl and (if ``finished``) results.json."""
     main_metric = main_metric or MAIN.get(benchmark, "accuracy")
@@ -59,7 +60,7 @@ def write_run(
             n_original=n_original if n_original is not None else len(values), main_metric=main_metric,
             metrics=means, stderr=errs, ci95=cis, status_counts={"ok": len(values)},
             versions={"harness_git": harness_git, "python": "3.11"}, config_hash=chash, data_checksum=checksum,
-            command="test", notes=notes or [],
+            command="test", notes=notes or [], sample_commits=sample_commits or {harness_git: len(values)},
         )
         (run_dir / "results.json").write_text(result.model_dump_json(indent=2))
     return run_dir

@@ -129,3 +129,29 @@ def test_single_sample_run_round_trips_nan_stderr(tmp_path, toy_plugin_in_proces
     assert raw["stderr"]["accuracy"] is None
     back = RunResult.model_validate_json(path.read_text())
     assert math.isnan(back.stderr["accuracy"]) and back.metrics["accuracy"] == 1.0
+
+
+def test_each_sample_names_its_commit_and_an_extended_run_counts_both(tmp_path, toy_plugin_in_process, monkeypatch):
+    import harness.runner as runner
+
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=6)
+    monkeypatch.setattr(runner, "collect_versions", lambda: {"harness_git": "a" * 40, "python": "3"})
+    evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, limit=4, batch_size=2)
+    monkeypatch.setattr(runner, "collect_versions", lambda: {"harness_git": "b" * 40 + "-dirty", "python": "3"})
+    res = evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, batch_size=2)
+    samples = read_samples(run_dir_for(tmp_path, "toy_echo", "toy_arith", "test") / "samples.jsonl")
+    assert [s.harness_git[0] for s in samples] == ["a"] * 4 + ["b"] * 2
+    assert res.sample_commits == {"a" * 40: 4, "b" * 40 + "-dirty": 2}
+    assert res.versions["harness_git"] == "b" * 40 + "-dirty", "versions: the session that last extended the run"
+
+
+def test_samples_from_before_schema_1_1_count_as_unrecorded(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    env = ToyArith(n=4)
+    evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, limit=2, batch_size=2)
+    path = run_dir_for(tmp_path, "toy_echo", "toy_arith", "test") / "samples.jsonl"
+    old = [{k: v for k, v in s.items() if k != "harness_git"} | {"schema_version": "1.0"} for s in _lines(path)]
+    path.write_text("".join(json.dumps(s) + "\n" for s in old))
+    res = evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, batch_size=2)
+    assert res.sample_commits.get("unrecorded") == 2 and sum(res.sample_commits.values()) == 4

@@ -209,6 +209,15 @@ def test_the_same_commit_clean_and_dirty_is_one_commit(tmp_path):
     assert "Made from a checkout of abc123-dirty with uncommitted changes (-dirty): b/gsm8k-test." in text
 
 
+def test_a_run_extended_by_several_commits_says_so(tmp_path):
+    write_run(tmp_path, "a", "gsm8k", "test", ones(2, 6), harness_git="b" * 40,
+              sample_commits={"unrecorded": 3, "a" * 40: 2, "b" * 40: 1})
+    write_run(tmp_path, "b", "gsm8k", "test", ones(2, 6))
+    text = "\n".join(board_of(tmp_path).deviations)
+    assert f"a/gsm8k-test: samples from several harness commits: {'a' * 12} (2), {'b' * 12} (1), unrecorded (3)." in text
+    assert "b/gsm8k-test: samples from several" not in text
+
+
 def test_no_deviations_without_measured_rows(tmp_path):
     board = board_of(tmp_path)
     assert board.measured == [] and board.deviations == []
