@@ -6,7 +6,8 @@ encoded once and its KV cache is expanded to K rows. The loop also drops finishe
 cache (one-line Lumos outputs end at very different lengths) and checks stop strings on the decoded
 tail only. The cache has room reserved for the new tokens (:mod:`agents.backends.kv_reserve`: no
 per-step copy), and sampled rows attend to their shared prompt once per step
-(:mod:`agents.backends.shared_prefix_attention`). Teacher-forced scoring (NLL, token log-probabilities) lives in :mod:`agents.backends.hf_scoring`.
+(:mod:`agents.backends.shared_prefix_attention`). Teacher-forced scoring (NLL, token log-probabilities)
+lives in :mod:`agents.backends.hf_scoring`.
 
 When this module is the first to load torch it picks how OpenMP workers wait
 (:mod:`harness.openmp`: a short spin on an idle machine, sleeping on a busy one, 1.5x either way).
