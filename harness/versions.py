@@ -18,25 +18,43 @@ def package_version(name: str) -> str | None:
         return None
 
 
+RUN_FILES = ("samples.jsonl", "results.json", "config.json")
+
+
+def code_changes(changed: list[str], root: Path) -> list[str]:
+    """``changed`` paths minus evaluation outputs: the files of a run directory (one holding a
+    ``samples.jsonl``). Extending a committed run rewrites its own tracked files; that is not a change
+    to the code that produced it."""
+    return [p for p in changed if not (Path(p).name in RUN_FILES and (root / p).parent.joinpath("samples.jsonl").exists())]
+
+
 @lru_cache(maxsize=1)
-def git_hash() -> str:
-    """``<sha>`` or ``<sha>-dirty`` of the checkout the harness runs from; ``unknown`` outside git."""
+def _git_state() -> tuple[str, tuple[str, ...]]:
     root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root, capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "diff", "--name-only", "HEAD", "--"], cwd=root, capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.split("\n")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
+        return "unknown", ()
+    return sha, tuple(code_changes([c for c in changed if c.strip()], root))
+
+
+def git_hash() -> str:
+    """``<sha>`` or ``<sha>-dirty`` (tracked code differs from the commit) of the checkout the harness
+    runs from; ``unknown`` outside git."""
+    sha, changes = _git_state()
+    return f"{sha}-dirty" if changes else sha
 
 
 def collect_versions() -> dict[str, str]:
     out = {"harness_git": git_hash(), "python": platform.python_version()}
+    changes = _git_state()[1]
+    if changes:  # what made it dirty, so a reader can judge
+        out["harness_dirty_paths"] = ", ".join(changes[:10]) + (f" (+{len(changes) - 10} more)" if len(changes) > 10 else "")
     for name in TRACKED_PACKAGES:
         v = package_version(name)
         if v is not None:

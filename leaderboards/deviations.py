@@ -93,7 +93,13 @@ def deviations(board: Leaderboard) -> list[str]:
             parts = ", ".join(f"{c.removesuffix('-dirty')[:12]}{'-dirty' if c.endswith('-dirty') else ''} ({n})"
                               for c, n in sorted(mixed.items()))
             out.append(f"{r.agent}/{r.benchmark}-{r.split}: samples from several harness commits: {parts}.")
+    dirty_paths: dict[str, set[str]] = {}
+    for r in board.runs:
+        if r.result and r.result.versions.get("harness_dirty_paths"):
+            dirty_paths.setdefault(r.result.versions["harness_git"], set()).add(r.result.versions["harness_dirty_paths"])
     for c in commits:
         if c.endswith("-dirty"):
-            out.append(f"Made from a checkout of {c[:12]} with uncommitted changes (-dirty): {', '.join(sorted(by_commit[c]))}.")
+            changed = f"; changed: {' | '.join(sorted(dirty_paths[c]))}" if c in dirty_paths else ""
+            out.append(f"Made from a checkout of {c[:12]} with uncommitted changes (-dirty): "
+                       f"{', '.join(sorted(by_commit[c]))}{changed}.")
     return list(dict.fromkeys(out))

@@ -201,6 +201,16 @@ def test_deviations_list_model_critic_and_subsets(tmp_path):
     assert [r.agent for r in board.measured] == ["moat", "oracle"]  # paper order: producers first
 
 
+def test_a_dirty_run_names_what_was_changed(tmp_path):
+    run = write_run(tmp_path, "b", "gsm8k", "test", [1], harness_git="abc123-dirty")
+    res = json.loads((run / "results.json").read_text())
+    res["versions"]["harness_dirty_paths"] = "agents/backends/hf.py"
+    (run / "results.json").write_text(json.dumps(res))
+    text = "\n".join(board_of(tmp_path).deviations)
+    assert ("Made from a checkout of abc123-dirty with uncommitted changes (-dirty): b/gsm8k-test; "
+            "changed: agents/backends/hf.py.") in text
+
+
 def test_the_same_commit_clean_and_dirty_is_one_commit(tmp_path):
     write_run(tmp_path, "a", "gsm8k", "test", [1], harness_git="abc123")
     write_run(tmp_path, "b", "gsm8k", "test", [1], harness_git="abc123-dirty")
