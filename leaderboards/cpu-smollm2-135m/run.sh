@@ -8,15 +8,17 @@
 # Runs resume: rerunning skips finished samples; raising a limit extends a run.
 #
 #   AGENTS=moat,lumos bash leaderboards/cpu-smollm2-135m/run.sh     # a subset of rows
-# The committed board: N_MATH=192 N_QA_LUMOS=100 for moat,lumos; N_MATH=96 for agenttuning;
-# N_MATH=48 N_QA=16 for base (the 2-core CPU time of one session).
+# The committed board: N_GSM8K=500 N_SVAMP=1000 N_QA=229 N_QA_LUMOS=100 for moat,lumos; the same with
+# N_GSM8K=400 for agenttuning; N_MATH=48 N_QA=16 for base (2-core CPU time).
 #   STEP=board bash leaderboards/cpu-smollm2-135m/run.sh            # only rebuild the leaderboard
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=leaderboards/cpu-smollm2-135m
 OUT=${OUT:-$HERE/runs}
 AGENTS=${AGENTS:-moat,lumos,agenttuning,base}
-N_MATH=${N_MATH:-96}         # GSM8K (paper: first 500) and SVAMP (paper: 1000)
+N_MATH=${N_MATH:-96}         # GSM8K (paper: first 500) and SVAMP (paper: 1000) ...
+N_GSM8K=${N_GSM8K:-$N_MATH}  # ... or each on its own
+N_SVAMP=${N_SVAMP:-$N_MATH}
 N_QA=${N_QA:-48}             # StrategyQA dev (229 held-out questions)
 N_QA_LUMOS=${N_QA_LUMOS:-$N_QA}  # StrategyQA lumos split and HotpotQA (paper: first 100 of each)
 N_WEBSHOP=${N_WEBSHOP:-10}   # fixture goals
@@ -26,7 +28,8 @@ for m in lumos agenttuning moat; do export "HARNESS_$(echo $m | tr a-z A-Z)_RUN=
 
 ev() { harness eval --agents "$AGENTS" --batch-size "$BATCH" --output-dir "$OUT" "$@"; }
 if [ "$STEP" = all ] || [ "$STEP" = eval ]; then
-  ev --benchmarks gsm8k,svamp --limit "$N_MATH"
+  ev --benchmarks gsm8k --limit "$N_GSM8K"
+  ev --benchmarks svamp --limit "$N_SVAMP"
   ev --benchmarks strategyqa,hotpotqa --split lumos --limit "$N_QA_LUMOS"
   ev --benchmarks strategyqa --split dev --limit "$N_QA"
   ev --benchmarks mind2web --split test_domain --data-dir tests/fixtures
