@@ -80,9 +80,13 @@ def deviations(board: Leaderboard) -> list[str]:
             if line not in out:
                 out.append(line)
     by_commit: dict[str, list[str]] = {}
+    dirty_paths: dict[str, set[str]] = {}
     for r in board.runs:
         if r.result:
-            by_commit.setdefault(r.result.versions.get("harness_git", "unknown"), []).append(f"{r.agent}/{r.benchmark}-{r.split}")
+            commit = r.result.versions.get("harness_git", "unknown")
+            by_commit.setdefault(commit, []).append(f"{r.agent}/{r.benchmark}-{r.split}")
+            if r.result.versions.get("harness_dirty_paths"):
+                dirty_paths.setdefault(commit, set()).add(r.result.versions["harness_dirty_paths"])
     commits = sorted(by_commit)
     shas = sorted({c.removesuffix("-dirty")[:12] for c in commits})
     if len(shas) > 1:
@@ -93,10 +97,6 @@ def deviations(board: Leaderboard) -> list[str]:
             parts = ", ".join(f"{c.removesuffix('-dirty')[:12]}{'-dirty' if c.endswith('-dirty') else ''} ({n})"
                               for c, n in sorted(mixed.items()))
             out.append(f"{r.agent}/{r.benchmark}-{r.split}: samples from several harness commits: {parts}.")
-    dirty_paths: dict[str, set[str]] = {}
-    for r in board.runs:
-        if r.result and r.result.versions.get("harness_dirty_paths"):
-            dirty_paths.setdefault(r.result.versions["harness_git"], set()).add(r.result.versions["harness_dirty_paths"])
     for c in commits:
         if c.endswith("-dirty"):
             changed = f"; changed: {' | '.join(sorted(dirty_paths[c]))}" if c in dirty_paths else ""

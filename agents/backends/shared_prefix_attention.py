@@ -43,6 +43,10 @@ def shared_prefix_attention(
             or heads % kv_heads or kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       **kwargs)
+    mask = attention_mask[..., prefix:] if attention_mask is not None else None
+    if mask is not None and mask.shape[1] != 1:  # a per-head mask: not the shape the decode step builds
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
     flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
     groups = heads // kv_heads
     packed = query.reshape(rows, kv_heads, groups, dim)  # query heads of one kv head side by side (GQA)
@@ -52,10 +56,6 @@ def shared_prefix_attention(
     out_p = out_p.reshape(kv_heads, rows, groups, dim).transpose(0, 1)
     lse_p = lse_p.reshape(kv_heads, rows, groups).transpose(0, 1)
     # 2. each row's own suffix (its padding masked)
-    mask = attention_mask[..., prefix:] if attention_mask is not None else None
-    if mask is not None and mask.shape[1] != 1:  # a per-head mask: not the shape the decode step builds
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
-                                      **kwargs)
     if mask is not None and mask.dtype == torch.bool:  # the CPU flash kernel takes an additive mask only
         mask = torch.zeros(mask.shape, dtype=query.dtype, device=mask.device).masked_fill_(~mask, float("-inf"))
     out_s, lse_s = flash(packed, key[:, :, prefix:], value[:, :, prefix:], attn_mask=mask, scale=scaling)
