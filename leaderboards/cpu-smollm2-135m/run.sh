@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Reproduces leaderboards/cpu-smollm2-135m.{md,html,png}: base, agenttuning, lumos and moat on
-# SmolLM2-135M-Instruct, evaluated on slices of the six benchmarks (web ones on the repository's
-# fixtures), then `harness leaderboard` with the paired MOAT-vs-Lumos comparison.
+# SmolLM2-135M-Instruct, evaluated on the six benchmarks (by default on slices; web ones on the
+# repository's fixtures), then `harness leaderboard` with the paired MOAT-vs-Lumos comparison.
 #
 # The trained producers are the exports in training/shipped/<method> (their manifest.json names the
 # `harness train ... --preset cpu-small` command, config hash, data checksums and versions).
 # Runs resume: rerunning skips finished samples; raising a limit extends a run.
 #
 #   AGENTS=moat,lumos bash leaderboards/cpu-smollm2-135m/run.sh     # a subset of rows
-# The committed board: N_GSM8K=500 N_SVAMP=1000 N_QA=229 N_QA_LUMOS=100 for moat,lumos; the same with
-# N_GSM8K=400 for agenttuning; N_MATH=48 N_QA=16 for base (2-core CPU time).
+# The committed board (the paper's protocol, every row): N_GSM8K=500 N_SVAMP=1000 N_QA=229 N_QA_LUMOS=100.
 #   STEP=board bash leaderboards/cpu-smollm2-135m/run.sh            # only rebuild the leaderboard
 set -euo pipefail
 cd "$(dirname "$0")/../.."
