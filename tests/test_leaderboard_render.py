@@ -13,6 +13,7 @@ from harness.cli import main
 from leaderboards import table as table_mod
 from leaderboards.collect import collect_runs
 from leaderboards.compare import compare_rows
+from leaderboards.plot import column_bars
 from leaderboards.render import render_html, render_markdown, render_png
 from leaderboards.table import build_leaderboard
 
@@ -80,6 +81,24 @@ def test_png_is_a_real_chart(runs):
     h, w = pixels.shape[:2]
     assert w >= 600 and h >= 400
     assert pixels[..., :3].std() > 0.05  # not blank
+
+
+def test_png_per_column_panel_draws_benchmark_numbers_and_names_fixtures(tmp_path):
+    """The per-column panel is the only place a measured number shows when web columns are fixtures
+    (every average is then incomplete): benchmark cells become bars, fixture cells never do."""
+    write_run(tmp_path, "moat", "gsm8k", "test", [1, 1, 0, 0])
+    write_run(tmp_path, "moat", "webshop", "test", [1, 1], notes=["FIXTURE catalogue: not a benchmark number"])
+    write_run(tmp_path, "lumos", "gsm8k", "test", [1, 0, 0, 0])
+    board = build_leaderboard(collect_runs([tmp_path]))
+    bars = {(b.column, b.agent): b for b in column_bars(board)}
+    assert len(bars) == 6 * 2  # every column x every measured row, in Table 2 order
+    assert [b.column for b in column_bars(board)][:2] == ["GSM8K", "GSM8K"]
+    assert bars["GSM8K", "moat"].kind == "bar" and bars["GSM8K", "moat"].value == pytest.approx(50.0)
+    assert bars["GSM8K", "lumos"].value == pytest.approx(25.0) and bars["GSM8K", "lumos"].ci is not None
+    assert bars["WebShop", "moat"].kind == "fixture"
+    assert bars["WebShop", "lumos"].kind == "not_run" and bars["SVAMP", "moat"].kind == "not_run"
+    assert board.row("moat").averages["held_out"].status == "incomplete"
+    assert render_png(board, "T").startswith(PNG_MAGIC)
 
 
 def test_cli_writes_markdown_html_png(runs, tmp_path, capsys):
