@@ -76,9 +76,8 @@ def _draw_columns(ax, board: Leaderboard) -> None:
     ax.legend(fontsize=7, loc="upper right", ncol=min(4, len(agents)))
 
 
-def _draw_averages(ax, board: Leaderboard, include_reported: bool) -> list[str]:
-    """Grouped bars of the held-in/held-out averages (measured solid with CI whiskers, reported hatched);
-    returns the tick labels."""
+def _draw_averages(ax, board: Leaderboard, include_reported: bool) -> None:
+    """Grouped bars of the held-in/held-out averages (measured solid with CI whiskers, reported hatched)."""
     entries: list[tuple[str, list[AvgCell | float | None], bool]] = [
         (f"{r.agent}\n{_short(r.base_model)}", [r.averages[g] for g in GROUPS], False) for r in board.measured
     ]
@@ -123,7 +122,6 @@ def _draw_averages(ax, board: Leaderboard, include_reported: bool) -> list[str]:
     handles, _ = ax.get_legend_handles_labels()
     if handles:
         ax.legend(fontsize=7, loc="upper right")
-    return [e[0] for e in entries]
 
 
 def render_png(board: Leaderboard, title: str, include_reported: bool = True) -> bytes:
@@ -136,7 +134,7 @@ def render_png(board: Leaderboard, title: str, include_reported: bool = True) ->
     # a bare Figure on the Agg canvas: no pyplot global state, no GUI backend, safe in threads
     fig = Figure(figsize=(max(6.0, 0.9 * n_entries + 2), 4.8 if panels == 1 else 8.4), dpi=110)
     FigureCanvasAgg(fig)
-    axes = fig.subplots(panels, 1, squeeze=False, height_ratios=[1] * panels)[:, 0]
+    axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
     if board.measured:
         _draw_columns(axes[0], board)
     _draw_averages(axes[-1], board, include_reported)
