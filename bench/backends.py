@@ -20,7 +20,7 @@ import json
 import time
 from typing import Any
 
-from harness.openmp import configure_openmp  # noqa: E402
+from harness.openmp import configure_openmp
 
 print(f"[bench] OpenMP wait: {configure_openmp() or 'set by the caller'}")  # as the CLI does; before torch
 

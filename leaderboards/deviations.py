@@ -81,22 +81,22 @@ def deviations(board: Leaderboard) -> list[str]:
                 out.append(line)
     by_commit: dict[str, list[str]] = {}
     dirty_paths: dict[str, set[str]] = {}
+    mixed: list[str] = []
     for r in board.runs:
         if r.result:
             commit = r.result.versions.get("harness_git", "unknown")
             by_commit.setdefault(commit, []).append(f"{r.agent}/{r.benchmark}-{r.split}")
             if r.result.versions.get("harness_dirty_paths"):
                 dirty_paths.setdefault(commit, set()).add(r.result.versions["harness_dirty_paths"])
+            if len(r.result.sample_commits) > 1:
+                parts = ", ".join(f"{c.removesuffix('-dirty')[:12]}{'-dirty' if c.endswith('-dirty') else ''} ({n})"
+                                  for c, n in sorted(r.result.sample_commits.items()))
+                mixed.append(f"{r.agent}/{r.benchmark}-{r.split}: samples from several harness commits: {parts}.")
     commits = sorted(by_commit)
     shas = sorted({c.removesuffix("-dirty")[:12] for c in commits})
     if len(shas) > 1:
         out.append(f"Runs come from {len(shas)} harness commits: {', '.join(shas)}.")
-    for r in board.runs:
-        mixed = r.result.sample_commits if r.result else {}
-        if len(mixed) > 1:
-            parts = ", ".join(f"{c.removesuffix('-dirty')[:12]}{'-dirty' if c.endswith('-dirty') else ''} ({n})"
-                              for c, n in sorted(mixed.items()))
-            out.append(f"{r.agent}/{r.benchmark}-{r.split}: samples from several harness commits: {parts}.")
+    out.extend(mixed)
     for c in commits:
         if c.endswith("-dirty"):
             changed = f"; changed: {' | '.join(sorted(dirty_paths[c]))}" if c in dirty_paths else ""

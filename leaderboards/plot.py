@@ -31,6 +31,14 @@ class ColumnBar:
     ci: tuple[float, float] | None = None
 
 
+def _first(seen: set[str], label: str) -> str | None:
+    """A legend label the first time it is drawn, None after (one legend entry per series)."""
+    if label in seen:
+        return None
+    seen.add(label)
+    return label
+
+
 def column_bars(board: Leaderboard) -> list[ColumnBar]:
     """What the per-column panel shows, column by column in Table 2 order."""
 
@@ -56,13 +64,14 @@ def _draw_columns(ax, board: Leaderboard) -> None:
     titles = [info.column.title for info in board.columns]
     agents = [row.agent for row in board.measured]
     width = 0.8 / max(1, len(agents))
+    seen: set[str] = set()
     for b in column_bars(board):
         ai = agents.index(b.agent)
         x = titles.index(b.column) + (ai - (len(agents) - 1) / 2) * width
         color = ROW_COLORS[ai % len(ROW_COLORS)]
         if b.kind == "bar":
             err = None if b.ci is None else [[b.value - b.ci[0]], [b.ci[1] - b.value]]
-            ax.bar(x, b.value, width, color=color, yerr=err, capsize=2, label=b.agent if titles.index(b.column) == 0 else None)
+            ax.bar(x, b.value, width, color=color, yerr=err, capsize=2, label=_first(seen, b.agent))
             top = b.value if b.ci is None else b.ci[1]
             ax.text(x, top + 1, f"{b.value:.1f}", ha="center", va="bottom", fontsize=6)  # a 0.0 bar is invisible
         else:
@@ -73,7 +82,8 @@ def _draw_columns(ax, board: Leaderboard) -> None:
     ax.set_ylabel("score (x100)")
     ax.set_ylim(0, 100)
     ax.set_title("Measured here, per benchmark (95% bootstrap CI; fixture cells are not scores)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper right", ncol=min(4, len(agents)))
+    if seen:
+        ax.legend(fontsize=7, loc="upper right", ncol=min(4, len(seen)))
 
 
 def _draw_averages(ax, board: Leaderboard, include_reported: bool) -> None:
@@ -86,14 +96,7 @@ def _draw_averages(ax, board: Leaderboard, include_reported: bool) -> None:
             vals = [r.cells[f"{g}_avg"].value if f"{g}_avg" in r.cells else None for g in GROUPS]
             entries.append((f"{r.label}\n{r.base_model}", vals, True))
     width, colors = 0.38, ("#4c72b0", "#dd8452")
-    labelled: set[str] = set()
-
-    def label(text: str) -> str | None:
-        if text in labelled:
-            return None
-        labelled.add(text)
-        return text
-
+    seen: set[str] = set()
     for gi, g in enumerate(GROUPS):
         for xi, (_, vals, reported) in enumerate(entries):
             v = vals[gi]
@@ -104,10 +107,10 @@ def _draw_averages(ax, board: Leaderboard, include_reported: bool) -> None:
                     continue
                 err = None if v.ci is None else [[v.value - v.ci[0]], [v.ci[1] - v.value]]
                 ax.bar(x, v.value, width, color=colors[gi], yerr=err, capsize=3,
-                       label=label(f"{GROUPS[g]} avg. (measured, 95% CI)"))
+                       label=_first(seen, f"{GROUPS[g]} avg. (measured, 95% CI)"))
             elif v is not None:
                 ax.bar(x, v, width, color=colors[gi], alpha=0.45, hatch="//", edgecolor="#555555",
-                       label=label(f"{GROUPS[g]} avg. (reported, MOAT paper)") if reported else None)
+                       label=_first(seen, f"{GROUPS[g]} avg. (reported, MOAT paper)") if reported else None)
     if board.measured and include_reported and board.reported:
         split_x = len(board.measured) - 0.5
         ax.axvline(split_x, color="#888888", linestyle="--", linewidth=1)
@@ -119,8 +122,7 @@ def _draw_averages(ax, board: Leaderboard, include_reported: bool) -> None:
     ax.set_ylabel("average score (x100)")
     ax.set_ylim(0, 100)
     ax.set_title("Held-in / held-out averages (incomplete: a column is missing or fixture-only)", fontsize=9)
-    handles, _ = ax.get_legend_handles_labels()
-    if handles:
+    if seen:
         ax.legend(fontsize=7, loc="upper right")
 
 

@@ -101,6 +101,20 @@ def test_png_per_column_panel_draws_benchmark_numbers_and_names_fixtures(tmp_pat
     assert render_png(board, "T").startswith(PNG_MAGIC)
 
 
+def test_png_per_column_legend_names_every_row_once(tmp_path):
+    """A row without a GSM8K number (the first column) still gets its legend entry."""
+    from matplotlib.figure import Figure
+
+    from leaderboards.plot import _draw_columns
+
+    write_run(tmp_path, "moat", "gsm8k", "test", [1, 0])
+    write_run(tmp_path, "moat", "svamp", "test", [1, 0])
+    write_run(tmp_path, "lumos", "svamp", "test", [0, 0])
+    ax = Figure().add_subplot()
+    _draw_columns(ax, build_leaderboard(collect_runs([tmp_path])))
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["lumos", "moat"]
+
+
 def test_cli_writes_markdown_html_png(runs, tmp_path, capsys):
     out = tmp_path / "lb" / "board.md"
     rc = main(["leaderboard", "--runs", str(runs), "--out", str(out), "--html", "--png", "--compare", "moat", "lumos",
