@@ -24,7 +24,7 @@ _RAW = "https://raw.githubusercontent.com/openai/grade-school-math/3101c7d507241
 
 class GSM8K(MathEnvironment):
     name: ClassVar[str] = "gsm8k"
-    version: ClassVar[str] = "1.0"
+    version: ClassVar[str] = "1.1"
     splits: ClassVar[tuple[str, ...]] = ("test", "train")
     default_split: ClassVar[str] = "test"
     description: ClassVar[str] = "GSM8K grade-school maths (first 500 test problems, as in MOAT/Lumos)"

@@ -1,8 +1,9 @@
 """GSM8K/SVAMP answer extraction and exact match (SPEC c).
 
 * ``em_numeric`` (headline): both sides read as numbers after removing ``$``, thousands commas and
-  trailing units (``18 dollars``, ``50%``); equal within 1e-6 relative (``12.0`` == ``12``,
-  ``3/4`` == ``0.75``). Text that is not a number scores 0.
+  trailing units (``18 dollars``, ``50%``); equal **exactly** as rationals (``12.0`` == ``12``,
+  ``3/4`` == ``0.75``, but ``1450001`` != ``1450000`` and ``0.3333333`` != ``1/3``). No tolerance:
+  a relative one accepts wrong answers on large golds (SPEC c). Text that is not a number scores 0.
 * ``em_strict`` (Lumos' string comparison): equal strings after canonical formatting only:
   whitespace stripped, thousands commas removed, and a plain decimal number written canonically
   (``12.0`` -> ``12``, ``0.50`` -> ``0.5``). ``$12``, ``12 dollars`` and ``3/4`` vs ``0.75`` differ.
@@ -59,13 +60,9 @@ def parse_number(text: str | float | int | None) -> Fraction | None:
     return num
 
 
-def numbers_equal(a: Fraction, b: Fraction, rel_tol: float = 1e-6) -> bool:
-    if a == b:
-        return True
-    try:
-        return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=1e-9)
-    except OverflowError:
-        return False
+def numbers_equal(a: Fraction, b: Fraction) -> bool:
+    """Exact equality of the two rationals (decimal strings parse exactly into ``Fraction``)."""
+    return a == b
 
 
 def em_numeric(prediction: str | None, gold: str | float | int | None) -> float:

@@ -20,7 +20,7 @@ _RAW = "https://raw.githubusercontent.com/arkilpatel/SVAMP/689d7ccac74b9983a2ac7
 
 class SVAMP(MathEnvironment):
     name: ClassVar[str] = "svamp"
-    version: ClassVar[str] = "1.0"
+    version: ClassVar[str] = "1.1"
     splits: ClassVar[tuple[str, ...]] = ("test",)
     default_split: ClassVar[str] = "test"
     description: ClassVar[str] = "SVAMP arithmetic word problems (all 1,000, as in MOAT/Lumos)"
