@@ -8,6 +8,7 @@ loading at import time): ``harness list`` imports every one of them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -94,7 +95,20 @@ class Environment(ABC):
     # -- scoring ----------------------------------------------------------------------------
     @abstractmethod
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:
-        """Per-sample metrics; must contain ``main_metric``. Averaged over samples by the runner."""
+        """Per-sample metrics; must contain ``main_metric``. Combined over samples by :meth:`aggregate`."""
+
+    def aggregate(self, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        """Corpus-level metrics of a run from its stored per-sample metrics (one dict per sample).
+
+        The runner calls this every time it writes ``results.json``, always on the samples read back
+        from ``samples.jsonl`` (so extending a run or changing ``--limit`` never mixes weights), and
+        bootstraps it over tasks for the CI of any metric that is not a per-sample mean. Default: the
+        mean of each metric present in every sample. Override for corpus-level statistics (e.g.
+        Mind2Web's micro averages = summed per-task step counts / summed steps); a returned name that
+        is also a per-sample metric should be that metric's mean."""
+        from harness.stats import mean_metrics
+
+        return mean_metrics(per_sample)
 
     # -- lifecycle --------------------------------------------------------------------------
     def self_check(self) -> list[str]:

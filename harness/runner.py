@@ -233,7 +233,7 @@ def aggregate(
     ``versions``: those of the code that produced the samples (taken when the run started)."""
     wanted = {t.id for t in tasks}
     records = [r for r in read_samples(paths.samples) if r.id in wanted]
-    means, errs, cis = stats.summarize([r.metrics for r in records], seed=config.seed)
+    means, errs, cis = stats.summarize([r.metrics for r in records], seed=config.seed, aggregate=env.aggregate)
     counts: dict[str, int] = {s.value: 0 for s in SampleStatus}
     for r in records:
         counts[r.status.value] += 1

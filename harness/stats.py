@@ -7,7 +7,7 @@ seeded, so a CI is reproducible from the same samples.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -102,10 +102,59 @@ def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> tuple[int, int, flo
     return (a_only, b_only, min(1.0, 2 * tail))
 
 
+def mean_metrics(per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """The mean of every metric present in all samples (the default corpus-level aggregation)."""
+    if not per_sample:
+        return {}
+    names = sorted(set.intersection(*(set(m) for m in per_sample)))
+    return {name: mean([float(m[name]) for m in per_sample]) for name in names}
+
+
+Aggregation = Callable[[Sequence[Mapping[str, float]]], Mapping[str, float]]
+"""Per-sample metric dicts -> corpus-level metrics (``Environment.aggregate``)."""
+
+
+def bootstrap_statistic(
+    per_sample: Sequence[Mapping[str, float]], statistic: Aggregation, names: Sequence[str],
+    level: float = 0.95, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Bootstrap stderr (std of the replicates, ddof=1) and percentile CI of corpus-level metrics.
+
+    The unit resampled is the sample (task), as for means: ``statistic`` is recomputed on each
+    replicate of the tasks, so e.g. a micro average over steps keeps each task's steps together.
+    The draws are those of :func:`bootstrap_ci` with the same seed, so a statistic that is a plain
+    mean gets exactly the CI :func:`bootstrap_ci` gives it."""
+    n = len(per_sample)
+    if n == 0:
+        return {k: float("nan") for k in names}, {k: (float("nan"), float("nan")) for k in names}
+    point = statistic(per_sample)
+    if n == 1:
+        return {k: float("nan") for k in names}, {k: (float(point[k]), float(point[k])) for k in names}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    draws = np.empty((resamples, len(names)))
+    for i, row in enumerate(idx):
+        values = statistic([per_sample[j] for j in row])
+        draws[i] = [float(values.get(k, float("nan"))) for k in names]
+    alpha = (1 - level) / 2
+    errs, cis = {}, {}
+    for j, k in enumerate(names):
+        col = draws[:, j]
+        errs[k] = float(np.std(col, ddof=1))
+        cis[k] = (float(np.quantile(col, alpha)), float(np.quantile(col, 1 - alpha)))
+    return errs, cis
+
+
 def summarize(
-    per_sample: list[dict[str, float]], seed: int = 0
+    per_sample: list[dict[str, float]], seed: int = 0, aggregate: Aggregation | None = None
 ) -> tuple[dict[str, float], dict[str, float], dict[str, tuple[float, float]]]:
-    """Means, stderrs and bootstrap CIs of every metric present in all samples."""
+    """Corpus-level metrics with stderrs and bootstrap CIs.
+
+    Without ``aggregate``: the mean of every metric present in all samples, its standard error and
+    percentile bootstrap CI. With it (an environment's :meth:`~harness.environment.Environment.aggregate`),
+    the metrics it returns: a name that is a per-sample metric whose value is that metric's mean keeps
+    the analytic stderr and the mean's CI; any other (a corpus-level statistic such as a micro average
+    over steps) gets a bootstrap over tasks of the statistic itself (:func:`bootstrap_statistic`)."""
     if not per_sample:
         return {}, {}, {}
     names = sorted(set.intersection(*(set(m) for m in per_sample)))
@@ -115,4 +164,11 @@ def summarize(
         means[name] = mean(vals)
         errs[name] = stderr(vals)
         cis[name] = bootstrap_ci(vals, seed=seed)
-    return means, errs, cis
+    if aggregate is None:
+        return means, errs, cis
+    point = {k: float(v) for k, v in aggregate(per_sample).items()}
+    corpus = [k for k, v in point.items() if k not in means or not math.isclose(v, means[k], rel_tol=1e-12, abs_tol=1e-12)]
+    c_errs, c_cis = bootstrap_statistic(per_sample, aggregate, corpus, seed=seed) if corpus else ({}, {})
+    out_errs = {k: c_errs[k] if k in c_errs else errs[k] for k in point}
+    out_cis = {k: c_cis[k] if k in c_cis else cis[k] for k in point}
+    return point, out_errs, out_cis

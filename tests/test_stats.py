@@ -141,3 +141,34 @@ def test_mcnemar_rejects_non_binary():
 def test_summarize_uses_metrics_present_everywhere():
     means, errs, cis = stats.summarize([{"em": 1.0, "f1": 0.5}, {"em": 0.0}])
     assert means == {"em": 0.5} and set(errs) == {"em"} and set(cis) == {"em"}
+
+
+def test_summarize_with_aggregate_keeps_means_and_bootstraps_corpus_statistics():
+    """Env-level aggregation (issue 16.2): a mean keeps the analytic stderr and bootstrap_ci's CI; a
+    ratio of sums (a micro average) is bootstrapped over tasks: same index draws as bootstrap_ci, the
+    statistic recomputed on each replicate (expected values: that definition, computed by hand below)."""
+    import numpy as np
+
+    per_sample = [{"hits": h, "steps": s, "macro": h / s} for h, s in [(1, 1), (0, 3), (2, 2), (1, 4), (3, 3)]]
+
+    def agg(rows):
+        return {"macro": stats.mean([r["macro"] for r in rows]),
+                "micro": sum(r["hits"] for r in rows) / sum(r["steps"] for r in rows)}
+
+    point, errs, cis = stats.summarize(per_sample, seed=3, aggregate=agg)
+    assert set(point) == {"macro", "micro"}  # only what the environment reports
+    assert point["micro"] == 7 / 13
+    macro = [r["macro"] for r in per_sample]
+    assert errs["macro"] == stats.stderr(macro) and cis["macro"] == stats.bootstrap_ci(macro, seed=3)
+    idx = np.random.default_rng(3).integers(0, 5, size=(stats.DEFAULT_RESAMPLES, 5))
+    reps = [sum(per_sample[j]["hits"] for j in row) / sum(per_sample[j]["steps"] for j in row) for row in idx]
+    assert cis["micro"] == (float(np.quantile(reps, 0.025)), float(np.quantile(reps, 0.975)))
+    assert errs["micro"] == float(np.std(reps, ddof=1))
+    # a statistic that is a mean gets exactly the mean's CI from the generic bootstrap too
+    e2, c2 = stats.bootstrap_statistic(per_sample, lambda rows: {"m": stats.mean([r["macro"] for r in rows])}, ["m"], seed=3)
+    assert c2["m"] == pytest.approx(cis["macro"], abs=1e-12)
+
+
+def test_summarize_default_aggregation_is_todays_mean():
+    per_sample = [{"a": 1.0, "b": 0.0}, {"a": 0.0}, {"a": 1.0, "b": 1.0}]
+    assert stats.summarize(per_sample, seed=1) == stats.summarize(per_sample, seed=1, aggregate=stats.mean_metrics)

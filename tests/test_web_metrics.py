@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envs.web.metrics import aggregate, op_f1, op_string, score_step, task_metrics
+from envs.web.metrics import aggregate, corpus_metrics, op_f1, op_string, score_step, task_metrics
 
 
 def test_op_string_and_f1_golden():
@@ -48,10 +48,11 @@ def test_micro_vs_macro_and_task_sr():
     assert agg["element_acc_micro"] == pytest.approx(3 / 4)
     assert agg["op_f1_micro"] == agg["op_f1_macro"] == 1.0
     assert agg["task_sr"] == pytest.approx(1 / 2)
-    # per-task values averaged by the runner reproduce both
-    weight = 2 / 4  # n_tasks / n_steps
-    per_task = [task_metrics([s for s in steps if s.task_id == t], weight) for t in ("a", "b")]
+    # per-task values combined by corpus_metrics (the env's aggregate) reproduce the flat definition
+    per_task = [task_metrics([s for s in steps if s.task_id == t]) for t in ("a", "b")]
+    corpus = corpus_metrics(per_task, top_k=50)
     for key in ("step_sr", "element_acc", "op_f1"):
-        assert sum(m[f"{key}_macro"] for m in per_task) / 2 == pytest.approx(agg[f"{key}_macro"])
-        assert sum(m[f"{key}_micro"] for m in per_task) / 2 == pytest.approx(agg[f"{key}_micro"])
+        assert corpus[f"{key}_macro"] == pytest.approx(agg[f"{key}_macro"])
+        assert corpus[f"{key}_micro"] == pytest.approx(agg[f"{key}_micro"])
+    assert corpus["task_sr"] == pytest.approx(agg["task_sr"])
     assert [m["task_sr"] for m in per_task] == [0.0, 1.0]

@@ -4,13 +4,15 @@ Per step: element accuracy (the predicted ``backend_node_id`` is a positive cand
 the top-k candidate cut), operation F1 (token-set F1 of ``"{OP} {value}"``), step success (both).
 A step with no positive left after the cut, or with no prediction, scores 0 on all three.
 Micro = mean over all steps; macro = mean over tasks of each task's step mean (the Mind2Web paper's
-numbers are macro). Task SR = fraction of tasks whose every step succeeded.
+numbers are macro). Task SR = fraction of tasks whose every step succeeded. Micro metrics are computed
+from per-task step counts when a run is aggregated (:func:`corpus_metrics`), never from a weight
+frozen into a sample: a weight depends on which tasks the run holds, and runs grow.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -77,19 +79,44 @@ def aggregate(steps: list[StepScore]) -> dict[str, float]:
     return out
 
 
-def task_metrics(steps: list[StepScore], micro_weight: float) -> dict[str, float]:
-    """One task's metrics for the runner, which averages per-task values over tasks.
+COUNT_KEYS = ("element_hits", "op_f1_sum", "step_hits", "recall_hits")
+"""Per-task step counts stored in each sample; the micro metrics and Recall@k are sums of these over
+the run's tasks divided by the summed ``steps`` (:func:`corpus_metrics`)."""
 
-    ``*_macro`` and ``task_sr`` are the task's own values, so their mean over tasks is the macro
-    average. ``*_micro`` are scaled by ``micro_weight`` = n_tasks / n_steps of the whole split (set
-    at load time), so their mean over the split's tasks equals the step-level micro average.
-    """
+
+def task_metrics(steps: list[StepScore], recall_hits: int = 0) -> dict[str, float]:
+    """One task's metrics: its own macro values (step means), ``task_sr``, and the step counts from
+    which :func:`corpus_metrics` computes the micro averages when the run is aggregated.
+
+    ``recall_hits``: the task's steps whose top-k candidates hold at least one positive."""
     n = len(steps)
     out: dict[str, float] = {}
     for key, name in (("element", "element_acc"), ("op_f1", "op_f1"), ("step", "step_sr")):
-        total = sum(getattr(s, key) for s in steps)
-        out[f"{name}_macro"] = total / n if n else 0.0
-        out[f"{name}_micro"] = total * micro_weight
+        out[f"{name}_macro"] = sum(getattr(s, key) for s in steps) / n if n else 0.0
+    out["element_hits"] = float(sum(s.element for s in steps))
+    out["op_f1_sum"] = float(sum(s.op_f1 for s in steps))
+    out["step_hits"] = float(sum(s.step for s in steps))
+    out["recall_hits"] = float(recall_hits)
     out["task_sr"] = float(n > 0 and all(s.step == 1.0 for s in steps))
     out["steps"] = float(n)
+    return out
+
+
+def corpus_metrics(per_task: Sequence[Mapping[str, float]], top_k: int) -> dict[str, float]:
+    """Run-level Mind2Web metrics from per-task values (the environment's ``aggregate``).
+
+    ``*_macro``, ``task_sr`` and ``steps`` (mean steps per task): means over tasks. ``*_micro``:
+    summed step counts / summed steps, i.e. the mean over every step of the run (the official
+    ``element_acc`` / ``action_f1`` / ``step_success`` lists of ``metric.py`` averaged flat).
+    ``recall@{top_k}``: steps whose top-k candidates hold a positive / all steps, as the candidate
+    generator's Recall@k is counted over every step, acted on or not."""
+    if not per_task:
+        return {}
+    n = len(per_task)
+    out = {k: sum(float(t[k]) for t in per_task) / n
+           for k in ("element_acc_macro", "op_f1_macro", "step_sr_macro", "task_sr", "steps")}
+    total = sum(float(t["steps"]) for t in per_task)
+    for name, key in (("element_acc_micro", "element_hits"), ("op_f1_micro", "op_f1_sum"),
+                      ("step_sr_micro", "step_hits"), (f"recall@{top_k}", "recall_hits")):
+        out[name] = sum(float(t[key]) for t in per_task) / total if total else 0.0
     return out

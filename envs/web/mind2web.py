@@ -22,6 +22,7 @@ import logging
 import pickle
 import re
 from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.web import metrics
@@ -77,7 +78,8 @@ def gold_trajectory(record: dict[str, Any]) -> tuple[list[str], list[str]]:
 class Mind2Web(Environment):
     name = "mind2web"
     domain = "web"
-    version = "1"
+    version = "2"
+    """2: micro metrics from step counts at aggregation (issue 16.2); official Recall@k (16.5)."""
     splits = SPLITS
     default_split = "test_domain"
     main_metric = "step_sr_macro"
@@ -140,10 +142,7 @@ class Mind2Web(Environment):
         return self.add_records(records)
 
     def add_records(self, records: list[dict[str, Any]]) -> list[Task]:
-        """Register task records (official schema) and return their tasks; ``micro_weight`` is
-        computed over exactly these records."""
-        total_steps = sum(len(r["actions"]) for r in records)
-        weight = len(records) / total_steps if total_steps else 0.0
+        """Register task records (official schema) and return their tasks."""
         tasks = []
         for rec in records:
             self._records[rec["annotation_id"]] = rec
@@ -165,7 +164,7 @@ class Mind2Web(Environment):
                     gold=gold,
                     gold_plan=plan,
                     gold_actions=actions,
-                    meta={"website": rec.get("website"), "domain": rec.get("domain"), "micro_weight": weight},
+                    meta={"website": rec.get("website"), "domain": rec.get("domain")},
                 )
             )
         return tasks
@@ -230,15 +229,42 @@ class Mind2Web(Environment):
                 steps.append(
                     metrics.score_step(task.id, p.get("element"), p.get("op"), p.get("value"), g["op"], g["value"], p.get("positives_in_env", []))
                 )  # fmt: skip
-        out = metrics.task_metrics(steps, float(task.meta.get("micro_weight", 0.0)))
-        envs_with_pos = sum(1 for i in range(len(task.gold)) if by_step.get(i, {}).get("positives_in_env"))
-        out["recall_at_k"] = envs_with_pos / len(task.gold) if task.gold else 0.0
-        return out
+        return metrics.task_metrics(steps, self._recall_hits(task, by_step))
+
+    def _recall_hits(self, task: Task, by_step: dict[int, dict[str, Any]]) -> int:
+        """Steps whose Env (top-k candidates) holds a positive, over **every** step of the task: a step
+        the agent never reached gets the Env it would have had. Under teacher forcing (the default)
+        the Env depends only on the data and the ranker, never on the agent; without it, a step not
+        reached has no Env and counts as a miss."""
+        hits = 0
+        executor = None
+        for i in range(len(task.gold)):
+            p = by_step.get(i)
+            if p is not None:
+                hits += bool(p.get("positives_in_env"))
+                continue
+            if not self.teacher_forcing or task.id not in self._records:
+                continue
+            if executor is None:
+                from envs.web.session import Mind2WebExecutor
+
+                executor = Mind2WebExecutor(self, self._records[task.id])
+            env, _, _ = executor.step_env(i)
+            hits += any(c["_pos"] for c in env)
+        return hits
+
+    def aggregate(self, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        """Macro metrics as means over tasks; micro metrics and ``recall@k`` from summed step counts
+        (:func:`envs.web.metrics.corpus_metrics`), recomputed over exactly the run's samples."""
+        return metrics.corpus_metrics(per_sample, self.top_k)
 
     def notes(self, split: str) -> list[str]:
         ranker = self.ranker_spec or "minilm+bm25 (offline MiniLM + BM25; MindAct uses a DeBERTa cross-encoder)"
         notes = [
-            "headline: step_sr_macro (per-task mean, then mean over tasks, as the Mind2Web paper); *_micro = over all steps",
+            "headline: step_sr_macro (per-task mean, then mean over tasks, as the Mind2Web paper); *_micro = over all steps "
+            "(computed from per-task step counts at aggregation)",
+            f"recall@{self.top_k} = steps whose top-{self.top_k} candidates hold a positive / all steps (MindAct's "
+            "candidate-generation Recall@k; every step counts, acted on or not)",
             f"element ranker: {ranker}; Env = top-{self.top_k} candidates ({self.candidates}); "
             f"teacher-forced previous actions: {self.teacher_forcing}",
         ]
