@@ -45,7 +45,8 @@ SPLITS = {"test": ("human", 0, 500), "dev": ("human", 500, 1500), "train": ("hum
 class WebShop(Environment):
     name = "webshop"
     domain = "web"
-    version = "1"
+    version = "2"
+    """2: thefuzz 0.19.0 processing and the official tuple goal options in the reward (issue 16.3, 16.4)."""
     splits = tuple(SPLITS)
     default_split = "test"
     main_metric = "reward"
@@ -214,6 +215,9 @@ class WebShop(Environment):
             f"title-score tagger: {self._info.get('tagger', '?')}; price seed {self._info.get('price_seed', 4)}; "
             f"FeatureRetrieve/Pick similarity: {self.options.get('matcher', 'minilm')} (Lumos: cross-encoder/stsb-roberta-large)",
             "score = mean reward over all N goals (unfinished episodes count 0; Lumos divides by finished episodes)",
+            "reward = web_agent_site/engine/goal.py get_reward: fuzzy matching is thefuzz 0.19.0's token_set_ratio "
+            "(WebShop's pin; deletes only U+0080-U+00FF, keeps '_'); synthetic goals' options are compared as "
+            "official (name, value) tuples, not colour-normalised, as goal_options.items() passes them",
         ]
         if (n_products not in (None, 1000) and self.catalogue == "small") or "fixtures" in str(self.files_dir):
             notes.insert(0, f"FIXTURE catalogue ({n_products} products, {self.files_dir}): not a benchmark number")

@@ -2,9 +2,16 @@
 
 reward = (n_attr + n_opt + r_price) / (|goal attributes| + |goal options| + 1) x r_type
 
-Fuzzy matching follows ``thefuzz.fuzz.token_set_ratio`` (full processing: ASCII only, lower case,
-non-alphanumerics to spaces; the score rounded to an integer), computed with rapidfuzz. The title
-score needs a POS tagger (nouns and proper nouns); see :mod:`envs.webshop.tagger`.
+Fuzzy matching is ``thefuzz.fuzz.token_set_ratio`` of the pinned thefuzz 0.19.0 (:mod:`envs.webshop.fuzz`).
+The title score needs a POS tagger (nouns and proper nouns); see :mod:`envs.webshop.tagger`.
+
+Goal options as the official code passes them: ``goal['goal_options'].items()`` when they are a dict
+(synthetic goals), so each goal option is a ``(name, value)`` tuple. ``normalize_color`` then tests
+``colour in tuple`` (element equality, so only a value that *is* a colour word normalises) and the
+fuzzy match reads ``str(tuple)``, while the purchased values are colour-normalised strings. E.g. goal
+``{"style": "bluetooth 5.0"}`` bought as ``"bluetooth 5.0"``: the purchased side normalises to
+``"blue"`` (``"blue" in "bluetooth 5.0"``), the goal side stays ``"('style', 'bluetooth 5.0')"``, and
+the option does not match. Human goals (lists of values) are unaffected.
 """
 
 from __future__ import annotations
@@ -12,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from rapidfuzz import fuzz
-from rapidfuzz.utils import default_process
+from envs.webshop.fuzz import token_set_ratio
 
 COLOR_SET = [
     "alabaster", "apricot", "aqua", "ash", "asphalt", "azure", "banana", "beige", "black", "blue", "blush",
@@ -33,25 +39,13 @@ NounFn = Callable[[str], list[str]]
 """Lower-cased tokens of a text whose POS is NOUN or PROPN."""
 
 
-def normalize_color(value: str) -> str:
-    """The first colour word of :data:`COLOR_SET` contained in ``value``, else ``value`` unchanged."""
+def normalize_color(value: Any) -> Any:
+    """The first colour word of :data:`COLOR_SET` contained in ``value``, else ``value`` unchanged
+    (``web_agent_site/engine/normalize.py``; on a tuple ``in`` is element equality)."""
     for color in COLOR_SET:
         if color in value:
             return color
     return value
-
-
-def _full_process(text: str) -> str:
-    ascii_only = "".join(ch for ch in str(text) if ord(ch) < 128)
-    return default_process(ascii_only)
-
-
-def token_set_ratio(a: str, b: str) -> int:
-    """``thefuzz.fuzz.token_set_ratio(a, b)`` (default ``force_ascii=True, full_process=True``)."""
-    pa, pb = _full_process(a), _full_process(b)
-    if not pa or not pb:
-        return 0
-    return int(round(fuzz.token_set_ratio(pa, pb)))
 
 
 def type_reward(purchased: dict[str, Any], goal: dict[str, Any], nouns: NounFn) -> dict[str, Any]:
@@ -88,14 +82,24 @@ def attribute_reward(purchased: dict[str, Any], goal: dict[str, Any]) -> tuple[f
 
 
 def goal_option_values(goal_options: dict[str, str] | Iterable[str]) -> list[str]:
-    """Human goals carry a list of values, synthetic goals a name -> value dict."""
+    """The wanted option values (for agents choosing options, e.g. the oracle): human goals carry a
+    list of values, synthetic goals a name -> value dict. The reward uses :func:`goal_option_items`."""
     if isinstance(goal_options, dict):
         return [str(v) for v in goal_options.values()]
     return [str(v) for v in goal_options]
 
 
-def option_reward(goal_options: list[str], selected: dict[str, str]) -> tuple[float | None, int]:
-    """Goal options matched (fuzzy > 85, after colour normalisation) by some selected option."""
+def goal_option_items(goal_options: dict[str, str] | Iterable[Any]) -> list[Any]:
+    """The goal side of ``get_option_reward`` as the official ``get_reward`` builds it:
+    ``goal_options.items()`` for a dict (``(name, value)`` tuples), else the list itself."""
+    if isinstance(goal_options, dict):
+        return list(goal_options.items())
+    return list(goal_options)
+
+
+def option_reward(goal_options: list[Any], selected: dict[str, str]) -> tuple[float | None, int]:
+    """Goal options matched (fuzzy > 85, after colour normalisation) by some selected option
+    (``get_option_reward``; ``goal_options`` from :func:`goal_option_items`)."""
     p_opts = [normalize_color(str(v)) for v in selected.values()]
     g_opts = [normalize_color(o) for o in goal_options]
     n = sum(1 for g in g_opts if any(token_set_ratio(p, g) > FUZZ_THRESHOLD for p in p_opts))
@@ -113,7 +117,7 @@ def get_reward(
     type_info = type_reward(purchased, goal, nouns)
     r_price = price <= goal["price_upper"]
     r_att, n_attr = attribute_reward(purchased, goal)
-    g_opts = goal_option_values(goal["goal_options"])
+    g_opts = goal_option_items(goal["goal_options"])
     r_option, n_opt = option_reward(g_opts, options)
     denom = len(goal["attributes"]) + len(g_opts) + 1
     total = (n_attr + n_opt + int(r_price)) / denom * type_info["r_type"]
