@@ -211,3 +211,39 @@ def test_oracle_with_real_tools_and_default_reader(data_dir: Path) -> None:
         assert pr.result.count("\nEvidence ") == 4  # top 5
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("status", [SampleStatus.MAX_ROUNDS, SampleStatus.TOOL_ERROR, SampleStatus.INVALID_ACTION,
+                                    SampleStatus.MODEL_ERROR])
+def test_failed_trajectories_count_as_wrong_by_default(status) -> None:
+    """Issue 16.6. Expected values: Lumos eval/hotpotqa/run_eval.py and eval/strategyqa/run_eval.py
+    (lumos_iterative) compare only trajectories whose planner stopped and whose ``results`` survived,
+    dividing by len(test_data): a failed one is wrong whatever its answer. ``failed_trajectories: score``
+    keeps the answer-based score and is recorded in the data checksum (the run identity)."""
+    hot, sqa = Task(id="h", question="q", gold="Paris"), Task(id="s", question="q", gold=True)
+    h_traj = Trajectory(final_answer="Paris", status=status)
+    s_traj = Trajectory(final_answer="Yes", status=status)
+    assert HotpotQA(data_dir="/nonexistent").score(hot, h_traj) == {"em": 0.0, "f1": 0.0}
+    assert StrategyQA(data_dir="/nonexistent").score(sqa, s_traj) == {"accuracy": 0.0, "accuracy_strict": 0.0}
+    assert HotpotQA(data_dir="/nonexistent", failed_trajectories="score").score(hot, h_traj) == {"em": 1.0, "f1": 1.0}
+    assert StrategyQA(data_dir="/nonexistent", failed_trajectories="score").score(sqa, s_traj) == {
+        "accuracy": 1.0, "accuracy_strict": 1.0}
+    ok = Trajectory(final_answer="Paris")
+    assert HotpotQA(data_dir="/nonexistent").score(hot, ok) == {"em": 1.0, "f1": 1.0}
+
+
+def test_failed_trajectories_option_is_in_identity_and_notes() -> None:
+    default, lenient = StrategyQA(data_dir="/nonexistent"), StrategyQA(data_dir="/nonexistent", failed_trajectories="score")
+    assert "failed_trajectories" not in default.settings()  # runs made before the option keep their checksum
+    assert lenient.settings()["failed_trajectories"] == "score"
+    assert any("count as wrong" in n for n in default.notes("dev"))
+    assert any("NOT the paper's protocol" in n for n in lenient.notes("dev"))
+    assert any(n.startswith("DEVIATION: prediction and gold are NFC") for n in HotpotQA(data_dir="/nonexistent").notes("lumos"))
+    with pytest.raises(ValueError):
+        HotpotQA(data_dir="/nonexistent", failed_trajectories="maybe")
+
+
+def test_failed_trajectories_option_changes_the_data_checksum(data_dir) -> None:
+    a = StrategyQA(data_dir=data_dir).data_checksum("dev")
+    b = StrategyQA(data_dir=data_dir, failed_trajectories="score").data_checksum("dev")
+    assert a is not None and b is not None and a != b

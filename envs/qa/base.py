@@ -10,7 +10,16 @@ Environment options (``env:`` section of ``harness eval --config``):
 - ``reader_options``: extra keyword arguments for the backend;
 - ``knowledge``: knowledge source (:func:`envs.qa.knowledge.load_knowledge`; default the union of
   HotpotQA paragraphs and StrategyQA facts);
-- ``final_answer``: ``decide`` (Lumos' ``decide_final_ans``) | ``last`` (value of the last variable).
+- ``final_answer``: ``decide`` (Lumos' ``decide_final_ans``) | ``last`` (value of the last variable);
+- ``failed_trajectories``: ``wrong`` (default, the paper's protocol) | ``score``. With ``wrong`` a
+  trajectory that did not end ``ok`` (``max_rounds``, ``tool_error``, ``invalid_action``,
+  ``model_error``) scores 0 on the answer metrics whatever its final answer, as Lumos' evaluation
+  scripts do (``eval/hotpotqa/run_eval.py`` and ``eval/strategyqa/run_eval.py``: only a trajectory
+  whose planner stopped, so that ``decide_final_ans`` ran, and whose actions did not raise
+  (``results`` not ``None``) is compared; ``eval/gsm/run_eval.py`` likewise for maths, which
+  :class:`envs.math.base.MathEnvironment` follows) and SPEC c requires; ``score`` scores the final
+  answer of every trajectory (this harness's behaviour before environment version 1.1). Diagnostics
+  that are not about the answer (HotpotQA's ``retrieval_recall@5``) are computed either way.
 
 Models load lazily: the knowledge index on the first task, MiniLM on the first
 ``ParagraphRetrieve``, the reader on the first ``QA``.
@@ -30,10 +39,11 @@ from envs.qa.reader import Reader
 from envs.qa.tools import TOOL_SPECS, QAToolbox
 from harness.data import checksum_files
 from harness.environment import Environment, Executor
-from harness.records import ActionResult, Task, ToolSpec, Trajectory
+from harness.records import ActionResult, SampleStatus, Task, ToolSpec, Trajectory
 
 log = logging.getLogger(__name__)
 
+FAILED_POLICIES = ("wrong", "score")
 _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -94,6 +104,9 @@ class QAEnvironment(Environment):
         self.reader_max_tokens = int(options.get("reader_max_tokens", 100))
         self.reader_options = dict(options.get("reader_options") or {})
         self.knowledge_spec = options.get("knowledge", "default")
+        self.failed_trajectories = str(options.get("failed_trajectories", "wrong"))
+        if self.failed_trajectories not in FAILED_POLICIES:
+            raise ValueError(f"failed_trajectories must be one of {FAILED_POLICIES}, not {self.failed_trajectories!r}")
         self._toolbox: QAToolbox | None = None
         self._reader: Reader | None = None
 
@@ -167,7 +180,8 @@ class QAEnvironment(Environment):
             "reader_max_tokens": self.reader_max_tokens,
             "reader_options": self.reader_options,
             "final_answer": self.final_mode,
-        }
+        } | ({} if self.failed_trajectories == "wrong" else {"failed_trajectories": self.failed_trajectories})
+        # the default policy adds no key, so runs made before the option existed keep their checksum
 
     def split_files(self, split: str) -> list[Path]:
         raise NotImplementedError
@@ -197,7 +211,18 @@ class QAEnvironment(Environment):
             ("Calculator = sympy first (Lumos: an LLM call), falling back to Lumos' LLM calculator when the "
             "formula is not arithmetic; Code = LLM-written function run in a sandbox (not implemented in Lumos)."),
             f"Final answer step: {self.final_mode} (run for every trajectory).",
+            ("Failed trajectories (max_rounds, tool_error, invalid_action, model_error) count as wrong, as Lumos' "
+             "evaluation scripts (env option failed_trajectories: wrong)" if self.failed_trajectories == "wrong" else
+             "failed_trajectories: score -- trajectories ending in max_rounds/tool_error/invalid_action are scored on "
+             "their final answer (NOT the paper's protocol, where they count as wrong)"),
         ]
+
+    def scored_answer(self, trajectory: Trajectory) -> str | None:
+        """The answer the metrics see: ``None`` (wrong) for a failed trajectory under the default
+        ``failed_trajectories: wrong``, else the trajectory's final answer."""
+        if self.failed_trajectories == "wrong" and trajectory.status != SampleStatus.OK:
+            return None
+        return trajectory.final_answer
 
     @staticmethod
     def kq_titles(trajectory: Trajectory) -> set[str]:

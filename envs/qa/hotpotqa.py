@@ -37,7 +37,8 @@ def _distractor_records(path: str, mtime: float) -> dict[int, dict[str, Any]]:
 
 class HotpotQA(QAEnvironment):
     name = "hotpotqa"
-    version = "1.0"
+    version = "1.1"
+    """1.1: failed trajectories count as wrong (issue 16.6); NFC deviation in the notes."""
     splits = ("lumos", "dev", "distractor")
     default_split = "lumos"
     main_metric = "em"
@@ -92,7 +93,7 @@ class HotpotQA(QAEnvironment):
                     gold_plan=plan, gold_actions=actions, meta=meta)
 
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:
-        pred = trajectory.final_answer
+        pred = self.scored_answer(trajectory)
         metrics = {"em": exact_match(pred, str(task.gold)), "f1": f1_score(pred, str(task.gold))}
         gold_titles = task.meta.get("supporting_titles")
         if gold_titles:
@@ -102,6 +103,9 @@ class HotpotQA(QAEnvironment):
 
     def notes(self, split: str) -> list[str]:
         notes = self.common_notes()
+        notes.append("DEVIATION: prediction and gold are NFC-normalised before the official SQuAD normalisation (the "
+                     "official script compares code points, so a decomposed accent, e.g. 'e' + U+0301 for 'é', would "
+                     "not match; NFC merges only canonically equivalent forms and changes nothing else).")
         notes.append("EM/F1 use SQuAD normalisation; F1 is Lumos' (0 when yes/no/noanswer differ). "
                      "retrieval_recall@5 = share of gold supporting-paragraph titles among the top-5 pages "
                      "returned by the trajectory's KnowledgeQuery calls.")

@@ -39,7 +39,8 @@ def _key(question: str) -> str:
 
 class StrategyQA(QAEnvironment):
     name = "strategyqa"
-    version = "1.0"
+    version = "1.1"
+    """1.1: failed trajectories count as wrong (issue 16.6)."""
     splits = ("lumos", "dev", "train")
     default_split = "lumos"
     main_metric = "accuracy"
@@ -117,7 +118,7 @@ class StrategyQA(QAEnvironment):
         return tasks
 
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:
-        pred = trajectory.final_answer
+        pred = self.scored_answer(trajectory)
         gold = gold_bool(task.gold)
         strict = yes_no_strict(pred)
         return {
