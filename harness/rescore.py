@@ -12,7 +12,8 @@ only ``Environment.score`` and ``Environment.aggregate`` need to run again. :fun
    of the new identity, and appends a ``rescored`` entry (from/to version, the rescoring commit, the
    date, every changed aggregate) so the record says what happened;
 4. rewrites ``results.json`` through the runner's own :func:`harness.runner.aggregate` (keeping the
-   sampling commit's ``versions`` and the run's ``seconds``), plus a note naming the rescore.
+   sampling commit's ``versions``, the run's ``seconds`` and ``command``, and old notes that differ only
+   in an absolute path), plus a note naming the rescore.
 
 A run whose benchmark version already equals the environment's is left alone unless ``force``.
 WebShop rewards are computed by the shop at purchase time and stored in the trajectory; rescoring
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,9 +163,20 @@ def rescore_run(env: Environment, run_dir: Path, force: bool = False, dry_run: b
     note = (f"rescored from stored samples by harness {str(harness_git)[:12]} on {entry['date'][:10]}: benchmark "
             f"version {config.benchmark_version} -> {env.version}, {report.samples_changed} sample(s) changed; "
             f"versions/sample_commits name the code that produced the trajectories")
-    result = result.model_copy(update={"notes": [*result.notes, note]})
+    result = result.model_copy(update={"notes": [*_keep_located_notes(result.notes, old_result.notes), note],
+                                       "command": old_result.command})
     _write_json_atomic(paths.results, result.model_dump_json(indent=2))
     return report
+
+
+_ABS_PATH = re.compile(r"(?<![\w.])/[^\s,():]+")
+
+
+def _keep_located_notes(new: list[str], old: list[str]) -> list[str]:
+    """A new note that differs from an old one only in absolute paths (the same fixture files seen
+    from another checkout) keeps the old wording: the run was made there."""
+    by_shape = {_ABS_PATH.sub("<path>", o): o for o in old}
+    return [by_shape.get(_ABS_PATH.sub("<path>", n), n) for n in new]
 
 
 def _write_samples(path: Path, old: list[SampleRecord], new: list[SampleRecord]) -> None:
