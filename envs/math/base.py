@@ -10,7 +10,10 @@ Environment options (``--config`` file, ``env: {gsm8k: {...}}``):
 
 Scoring follows Lumos (SPEC c): the prediction is ``Output`` if set, else the highest-numbered
 ``R`` variable; a trajectory whose status is not ``ok`` (an action failed, the round budget ran
-out) scores 0, as Lumos drops an example whose execution fails.
+out) scores 0, as Lumos drops an example whose execution fails (``allenai/lumos: eval/gsm/run_eval.py`` and
+``eval/svamp/run_eval.py``: a failed action sets ``results = None`` and the example is never compared,
+while the accuracy divides by ``len(test_data)``). The QA environments follow the same protocol
+(:mod:`envs.qa.base`, option ``failed_trajectories``).
 """
 
 from __future__ import annotations
