@@ -81,3 +81,20 @@ def test_rescore_refuses_other_data(tmp_path, toy_plugin_in_process):
         rescore_run(env, root, dry_run=True)
     with pytest.raises(RescoreError, match="not a finished run"):
         rescore_run(env, tmp_path)
+
+
+def test_cli_rescores_and_bad_input_is_one_line(tmp_path, plugin_site):
+    from conftest import cli_env, run_cli
+
+    env = cli_env(plugin_site)
+    out = tmp_path / "runs"
+    r = run_cli(["eval", "--agents", "toy_echo", "--benchmarks", "toy_arith", "--output-dir", str(out)], env=env)
+    assert r.returncode == 0, r.stderr
+    r = run_cli(["rescore", str(out), "--dry-run"], env=env)
+    assert r.returncode == 0 and "skipped (already at version 1)" in r.stdout
+    r = run_cli(["rescore", str(tmp_path / "nothing")], env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no run directories" in r.stderr
+    bad = out / "toy_echo" / "toy_arith-test" / "config.json"
+    bad.write_text("{not json")
+    r = run_cli(["rescore", str(out)], env=env)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a harness run config" in r.stderr

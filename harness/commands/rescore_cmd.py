@@ -32,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
     envs = {}
     try:
         for d in dirs:
-            config = RunConfig.model_validate_json((d / "config.json").read_text(encoding="utf-8"))
+            try:
+                config = RunConfig.model_validate_json((d / "config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{d / 'config.json'} is not a harness run config ({type(exc).__name__})") from exc
             if only and config.benchmark not in only:
                 continue
             if config.benchmark not in envs:
