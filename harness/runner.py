@@ -108,9 +108,13 @@ def _prepare_dir(paths: RunPaths, config: RunConfig, chash: str) -> None:
         old = json.loads(paths.config.read_text(encoding="utf-8"))
         old_hash = old.get("config_hash")
         if old_hash != chash:
+            hint = ""
+            if old.get("benchmark_version") != config.benchmark_version:
+                hint = (f" (its {config.benchmark} version is {old.get('benchmark_version')}, now {config.benchmark_version}:"
+                        f" `harness rescore {paths.root}` updates a finished run from its stored samples)")
             raise ConfigMismatchError(
                 f"{paths.root} holds a run with config hash {old_hash}, but this command has "
-                f"{chash}; use another --output-dir or delete that directory to start over"
+                f"{chash}{hint}; use another --output-dir or delete that directory to start over"
             )
         return
     payload = config.model_dump(mode="json") | {"config_hash": chash}

@@ -98,3 +98,12 @@ def test_cli_rescores_and_bad_input_is_one_line(tmp_path, plugin_site):
     bad.write_text("{not json")
     r = run_cli(["rescore", str(out)], env=env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a harness run config" in r.stderr
+
+
+def test_resume_after_a_version_bump_names_rescore(tmp_path, toy_plugin_in_process):
+    from harness.runner import ConfigMismatchError
+
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    evaluate(ToyArith(n=2), ToyEchoAgent(), "toy_echo", "test", tmp_path)
+    with pytest.raises(ConfigMismatchError, match="harness rescore"):
+        evaluate(_versioned(ToyArith, "2")(n=2), ToyEchoAgent(), "toy_echo", "test", tmp_path)
