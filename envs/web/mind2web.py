@@ -100,6 +100,7 @@ class Mind2Web(Environment):
         self._ranker: Any = None
         self._records: dict[str, dict[str, Any]] = {}
         self._files_read: list[Path] = []
+        self._env_has_positive: dict[tuple[str, int], bool] = {}
 
     # -- data -------------------------------------------------------------------------------
     def data_files(self) -> list[DataFile]:
@@ -245,12 +246,15 @@ class Mind2Web(Environment):
                 continue
             if not self.teacher_forcing or task.id not in self._records:
                 continue
-            if executor is None:
-                from envs.web.session import Mind2WebExecutor
+            key = (task.id, i)
+            if key not in self._env_has_positive:  # agent-independent: ranked once per env, whatever the agent
+                if executor is None:
+                    from envs.web.session import Mind2WebExecutor
 
-                executor = Mind2WebExecutor(self, self._records[task.id])
-            env, _, _ = executor.step_env(i)
-            hits += any(c["_pos"] for c in env)
+                    executor = Mind2WebExecutor(self, self._records[task.id])
+                env, _, _ = executor.step_env(i)
+                self._env_has_positive[key] = any(c["_pos"] for c in env)
+            hits += self._env_has_positive[key]
         return hits
 
     def aggregate(self, per_sample: Sequence[Mapping[str, float]]) -> dict[str, float]:
