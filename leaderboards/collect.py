@@ -83,6 +83,8 @@ class Run:
         values: dict[str, float] = {}
         for r in records:
             if metric not in r.metrics:
+                if metric in self.result.metrics:  # computed by the environment's aggregate, not averaged
+                    return None, f"{metric!r} is a corpus-level metric of {self.benchmark} (no per-sample values)"
                 return None, f"sample {r.id} in {self.samples_path} has no metric {metric!r}"
             values[r.id] = float(r.metrics[metric])
         expected = self.result.metrics.get(metric)
