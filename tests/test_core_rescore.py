@@ -52,6 +52,7 @@ def test_rescore_rewrites_metrics_identity_and_record(tmp_path, toy_plugin_in_pr
     assert run.result.metrics["accuracy"] == pytest.approx(4 / 6)
     values, reason = run.per_sample("accuracy")
     assert reason is None and sum(values.values()) == 4
+    assert run.per_sample("hit_share") == (None, "'hit_share' is a corpus-level metric of toy_arith (no per-sample values)")
     assert "rescored from stored samples" in run.result.notes[-1]
     # a fresh eval with the new version resumes into the re-stamped run (same identity)
     res = evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, seed=2)
