@@ -37,6 +37,8 @@ class CheckResult:
     missing_data: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What was checked (tasks loaded, oracle score), for the report."""
+    oracle_mean: float | None = None
+    """Mean main metric of the oracle's replay of the gold trajectories (``None``: none replayed)."""
 
     def summary(self) -> str:
         if self.status == "broken":
@@ -174,6 +176,7 @@ def _check_scoring(env: Environment, tasks: list[Task], result: CheckResult) -> 
         values.append(float(metrics[env.main_metric]))
     mean = sum(values) / len(values)
     if replayed:
+        result.oracle_mean = mean
         result.notes.append(f"oracle {env.main_metric} = {mean:.2f} on {len(values)} task(s)")
         if not math.isfinite(mean):
             result.problems.append(f"oracle {env.main_metric} is not a finite number")

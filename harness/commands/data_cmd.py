@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         env = ENVS.get(name)(data_dir=args.data_dir)
         data_dir = env.data_dir
         for f in env.data_files():
-            path = env.data_dir / f.path
+            path = env.data_path(f)  # inside the plug-in's package for DataFile(package=...)
             if args.action == "download" and not path.exists():
                 out.print(f"downloading {f.url} -> {path}")
                 download(f, env.data_dir)
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 bad += 1
             else:
                 status = "ok" if args.action != "list" or not f.sha256 else "present"
-            t.add_row(name, f.path, status, f.url or "-")
+            t.add_row(name, f.path, status, f.url or (f"package {f.package}" if f.package else "-"))
         env.close()
     out.print(f"data dir: {data_dir}")
     out.print(t)
