@@ -73,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
             AGENTS.load_all()
         broken_agents = [str(w.message) for w in caught]
         for message in broken_agents:
-            out.print(f"[red]broken plug-in:[/red] {escape(message)}")
+            out.print(f"[red]broken plug-in:[/red] {escape(message)}", soft_wrap=True)
         names, deep = ENVS.names(), False
     results = [check_env(name, data_dir=args.data_dir, split=args.split, limit=args.limit, deep=deep) for name in names]
     for r in results:
         mark = "[red]not checked[/red]" if args.names and r.status == "no-data" else MARK[r.status]
-        out.print(f"env {r.name}: {mark} {escape(r.summary())}".rstrip())
+        out.print(f"env {r.name}: {mark} {escape(r.summary())}".rstrip(), soft_wrap=True)
     broken = sum(r.status == "broken" for r in results) + (0 if args.names else len(broken_agents))
     absent = [r.name for r in results if r.status == "no-data"]
     if absent and not args.names:

@@ -7,6 +7,7 @@ import json
 import warnings
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         listing = collect()
     console = Console(stderr=True)
     for w in caught:
-        console.print(f"[yellow]warning:[/yellow] {w.message}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(w.message))}", soft_wrap=True)  # one line per plug-in
     if args.json:
         print(json.dumps(listing, indent=2))
         return 0
