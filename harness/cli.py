@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "data": "harness.commands.data_cmd",
     "leaderboard": "harness.commands.leaderboard_cmd",
     "train": "harness.commands.train_cmd",
+    "new-env": "harness.commands.new_env_cmd",
 }
 
 

@@ -39,7 +39,7 @@ from harness.plugins import ContractError
 from harness.records import ActionResult, SampleStatus, Task, ToolSpec, Trajectory, Turn
 
 # -- tool sets ------------------------------------------------------------------------------------
-from envs.actions import InvalidAction, ToolError, parse_actions
+from envs.actions import InvalidAction, ParsedAction, ToolError, VariableStore, parse_actions, parse_fields
 from envs.tool_executor import Tool, ToolExecutor
 from envs.math.base import MathEnvironment
 from envs.math.tools import TOOL_SPECS as MATH_TOOLS
@@ -102,7 +102,7 @@ __all__ = [
     "SampleStatus", "Task", "ToolSpec", "Trajectory", "Turn", "DataFile", "DataMissingError", "ContractError",
     "Exemplar", "exemplar_from_dict", "read_exemplars",
     # tool sets
-    "Tool", "ToolExecutor", "ToolError", "InvalidAction", "parse_actions", "MathEnvironment", "MATH_TOOLS",
+    "Tool", "ToolExecutor", "ToolError", "InvalidAction", "ParsedAction", "VariableStore", "parse_actions", "parse_fields", "MathEnvironment", "MATH_TOOLS",
     "QAEnvironment", "QA_TOOLS", "KnowledgeSource", "Page", "jsonl_knowledge", "Reader", "QARequest",
     "Ranker", "HybridRanker", "make_ranker", "rank",
     # gold trajectories
