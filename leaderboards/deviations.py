@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from leaderboards.agentinfo import find_key
 from leaderboards.columns import PAPER_BASE_MODELS, PAPER_CRITIC, STRATEGYQA_OVERLAP_NOTE
-from leaderboards.table import find_key
 
 if TYPE_CHECKING:
-    from leaderboards.table import Leaderboard
+    from leaderboards.model import Leaderboard
 
 
 def _agents(names: list[str]) -> str:
