@@ -26,6 +26,10 @@ from leaderboards.reported import reported_rows
 
 log = logging.getLogger(__name__)
 
+EXTRA_GROUP = "extra"
+"""Group of the columns for benchmarks outside the paper's Table 2: shown in their own table, never
+in the held-in/held-out averages."""
+
 ROW_ORDER = ("base", "agenttuning", "lumos", "moat")
 """Measured rows in the paper's order (baselines first, MOAT last); other producers follow by name."""
 
@@ -133,6 +137,13 @@ def _row_sort_key(agent: str) -> tuple[int, str]:
     return (ROW_ORDER.index(agent) if agent in ROW_ORDER else len(ROW_ORDER), agent)
 
 
+def extra_columns(runs: list[Run]) -> list[Column]:
+    """One first-class column per benchmark outside Table 2 (a plug-in's, say), by name; its split is
+    chosen like a paper column's (``--split``, else the environment's default, else the only one)."""
+    keys = sorted({r.benchmark for r in runs} - {c.key for c in COLUMNS})
+    return [Column(k, k, EXTRA_GROUP, None, 0, "not in the paper") for k in keys]
+
+
 def build_leaderboard(
     runs: list[Run],
     splits: dict[str, str] | None = None,
@@ -144,9 +155,11 @@ def build_leaderboard(
 ) -> Leaderboard:
     """Place ``runs`` into the Table 2 layout (``splits``/``metrics`` override per benchmark)."""
     splits, metrics = splits or {}, metrics or {}
-    unknown = sorted((set(splits) | set(metrics)) - {c.key for c in COLUMNS})
+    extra = extra_columns(runs)
+    unknown = sorted((set(splits) | set(metrics)) - {c.key for c in COLUMNS} - {c.key for c in extra})
     if unknown:
-        raise LeaderboardError(f"--split/--metric name unknown columns: {', '.join(unknown)}")
+        raise LeaderboardError(f"--split/--metric name unknown columns: {', '.join(unknown)} "
+                               "(neither a Table 2 column nor a benchmark with runs)")
     if agents:
         absent = sorted(set(agents) - {r.agent for r in runs})
         if absent:
@@ -155,7 +168,7 @@ def build_leaderboard(
     columns: list[ColumnInfo] = []
     used: set[int] = set()
     by_column: dict[str, dict[str, Run]] = {}
-    for col in COLUMNS:
+    for col in (*COLUMNS, *extra):
         split = choose_split(col, runs, splits.get(col.key))
         chosen = [r for r in runs if r.benchmark == col.key and r.split == split]
         info = _check_column(col, chosen, metrics.get(col.key))
