@@ -173,6 +173,9 @@ class Registry(Generic[T]):
         if not (isinstance(obj, type) and issubclass(obj, self.base)):
             raise TypeError(f"{self.kind} '{name}' must be a subclass of {self.base.__name__}, got {obj!r}")
         problems = self.validate(obj) if self.validate is not None else []
+        own = getattr(obj, "name", name)
+        if isinstance(own, str) and own and own != name:  # run folders and leaderboards use the class's name
+            problems.append(f"class attribute name {own!r} differs from its registered name {name!r}")
         if problems:
             raise TypeError(f"not a valid {self.kind}: {'; '.join(problems)}")
 
