@@ -103,6 +103,8 @@ def test_broken_plugin_is_one_warning_line_never_a_crash(broken_site, tmp_path):
     doctor = run_cli(["doctor"], env=env | {"HARNESS_DATA_DIR": str(tmp_path / "none")})
     assert doctor.returncode == 1 and "Traceback" not in doctor.stderr + doctor.stdout
     assert "env no_version: broken" in " ".join(doctor.stdout.split())
+    data = run_cli(["data", "list"], env=env)
+    assert data.returncode == 0 and "Traceback" not in data.stderr + data.stdout and "gsm8k" in data.stdout
     ev = run_cli(["eval", "--agents", "oracle", "--benchmarks", "no_version", "--output-dir", str(tmp_path)], env=env)
     assert ev.returncode == 2 and "Traceback" not in ev.stderr
     assert len(ev.stderr.strip().splitlines()) == 1 and "not a valid environment" in ev.stderr

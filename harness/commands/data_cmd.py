@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -23,8 +25,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "download" and not args.name:
         raise ConfigError("name the benchmark to download, e.g. `harness data download gsm8k`")
-    names = [args.name] if args.name else ENVS.names()
     out = Console()
+    if args.name:
+        names = [args.name]
+    else:  # every loadable env: a broken plug-in is one warning line, not the end of the listing
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            names = list(ENVS.load_all())
+        for w in caught:
+            out.print(f"[yellow]warning:[/yellow] {escape(str(w.message))}", soft_wrap=True)
     bad = 0
     data_dir = None
     t = Table(title="benchmark data")
