@@ -39,6 +39,8 @@ class Task(BaseModel):
     id: str
     question: str
     gold: Any = None
+    """What the environment's ``score()`` compares against: any JSON value (the maths and QA kits use
+    a string, Mind2Web a list of gold steps); stored in every sample record."""
     gold_plan: list[str] | None = None
     """Gold subgoals, one string per subgoal (without the ``Subgoal k:`` prefix)."""
     gold_actions: list[str] | None = None

@@ -20,8 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def collect() -> dict[str, list[dict]]:
     from harness.registry import AGENTS, ENVS
 
-    envs = [cls.info() | {"name": name} for name, cls in ENVS.load_all().items()]
-    agents = [cls.info() | {"name": name} for name, cls in AGENTS.load_all().items()]
+    envs = [cls.info() | {"name": name, "distribution": ENVS.distribution(name)} for name, cls in ENVS.load_all().items()]
+    agents = [cls.info() | {"name": name, "distribution": AGENTS.distribution(name)}
+              for name, cls in AGENTS.load_all().items()]
     return {"envs": envs, "agents": agents}
 
 
