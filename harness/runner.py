@@ -126,7 +126,11 @@ def _score(env: Environment, task: Task, traj: Trajectory) -> dict[str, float]:
         got = sorted(metrics) if isinstance(metrics, dict) else type(metrics).__name__
         raise ContractError(f"contract error: {env.name}.score() must return a dict with its main metric "
                             f"{env.main_metric!r}; it returned {got} for task {task.id}")
-    return {k: float(v) for k, v in metrics.items()}
+    try:
+        return {k: float(v) for k, v in metrics.items()}
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"contract error: {env.name}.score() returned a non-numeric metric for task "
+                            f"{task.id}: {exc}") from exc
 
 
 def _batches(tasks: list[Task], size: int) -> list[list[Task]]:

@@ -250,3 +250,16 @@ def test_doctor_without_names_warns_for_absent_data(tmp_path):
     assert proc.returncode == 0, proc.stdout
     text = " ".join(proc.stdout.split())
     assert "env gsm8k: warning data not on this machine" in text and "not an error" in text
+
+
+def test_non_numeric_metric_is_a_contract_error(tmp_path, toy_plugin_in_process):
+    from harness.runner import evaluate
+
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+
+    class Text(ToyArith):
+        def score(self, task, trajectory):
+            return {"accuracy": "yes"}
+
+    with pytest.raises(ContractError, match="non-numeric metric"):
+        evaluate(Text(n=2), ToyEchoAgent(), "toy_echo", "test", tmp_path, batch_size=2)
