@@ -14,7 +14,7 @@ import pytest
 from conftest import PLUGIN_SRC, cli_env, run_cli
 from harness.environment import Environment
 from harness.plugins import ContractError, validate_env_class, validate_producer_class
-from harness.records import RunConfig, Task, ToolSpec, Trajectory
+from harness.records import RunConfig, Task, ToolSpec
 
 
 def _env_class(**attrs):
