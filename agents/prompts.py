@@ -15,6 +15,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harness.exemplars import Exemplar  # noqa: F401 (re-exported: the few-shot API)
+
 PLAN_INSTRUCTION = "Please provide a reasonable subgoal-based plan to solve the given task.\n"
 GROUND_INSTRUCTION = (
     "Please ground the given subgoal to corresponding executable actions for solving the given task. "
@@ -183,24 +185,6 @@ def assistant(content: str) -> Message:
 
 
 # -- few-shot exemplars ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Exemplar:
-    """A solved task in Lumos annotation terms, rendered into each prompt format on demand."""
-
-    question: str
-    subgoals: tuple[str, ...]
-    """Subgoal texts without the ``Subgoal k:`` prefix."""
-    actions: tuple[str, ...]
-    """Per subgoal, its actions joined by ``"; "`` (iterative form: numbered variables only)."""
-    results: tuple[str, ...]
-    """Per subgoal, the result of its last action."""
-    onepass_actions: str | None = None
-    """One-pass grounding target when it differs from ``"; ".join(actions)`` (e.g. ``Output = ...``)."""
-
-    def plan_line(self) -> str:
-        return "; ".join(f"Subgoal {k}: {s}" for k, s in enumerate(self.subgoals, 1))
-
-
 @dataclass
 class FewShot:
     """Exemplar conversations placed before the real one (as earlier turns of the same chat)."""

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "leaderboard": "harness.commands.leaderboard_cmd",
     "train": "harness.commands.train_cmd",
     "rescore": "harness.commands.rescore_cmd",
+    "new-env": "harness.commands.new_env_cmd",
 }
 
 

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import urllib.request
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 
@@ -30,6 +31,21 @@ class DataFile:
     """Public home of the file, for ``harness data download``."""
     sha256: str | None = None
     required: bool = True
+    package: str | None = None
+    """A Python package holding the file (``path`` is then relative to that package, read with
+    ``importlib.resources``): data shipped inside a plug-in, found without ``--data-dir``."""
+
+
+def locate(data_dir: Path, file: DataFile) -> Path:
+    """The path of ``file``: inside its package when ``file.package`` is set, else under ``data_dir``.
+    A package that cannot be imported yields a path that does not exist (reported as missing)."""
+    if file.package is None:
+        return data_dir / file.path
+    try:
+        root = resources.files(file.package)
+    except ModuleNotFoundError:
+        return Path(f"<package {file.package} not importable>") / file.path
+    return Path(str(root.joinpath(*file.path.split("/"))))
 
 
 def cache_dir() -> Path:

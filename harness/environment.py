@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.data import DataFile, resolve_data_dir
+from harness.data import DataFile, locate, resolve_data_dir
+from harness.exemplars import Exemplar
 from harness.records import ActionResult, Task, ToolSpec, Trajectory
 
 
@@ -46,6 +47,9 @@ class Environment(ABC):
     splits: ClassVar[tuple[str, ...]]
     default_split: ClassVar[str]
     main_metric: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]] = ()
+    """Every metric ``score()`` returns (``main_metric`` among them); empty = only ``main_metric``
+    is promised. Checked when the plug-in is loaded and by ``harness doctor NAME``."""
     description: ClassVar[str] = ""
     mode: ClassVar[str] = "one-pass"
     """Lumos formulation used for this benchmark: ``one-pass`` or ``iterative``."""
@@ -72,6 +76,17 @@ class Environment(ABC):
     def notes(self, split: str) -> list[str]:
         """Protocol remarks printed beside this split's numbers (deviations, overlaps)."""
         return []
+
+    def data_path(self, file: DataFile) -> Path:
+        """Where ``file`` is on this machine: inside its Python package when ``file.package`` is
+        set (data shipped with a plug-in), else under the data dir."""
+        return locate(self.data_dir, file)
+
+    def exemplars(self) -> list[Exemplar] | None:
+        """Solved examples for few-shot prompting, in Lumos annotation form. ``None`` (the
+        default) = the harness's own hand-written set for this env's name or domain, when it has
+        one; a plug-in with its own tools or domain returns its own."""
+        return None
 
     # -- tools and execution ----------------------------------------------------------------
     @abstractmethod
@@ -115,8 +130,8 @@ class Environment(ABC):
         """Problems that would stop this environment from running (empty list = healthy)."""
         problems = []
         for f in self.data_files():
-            if f.required and not (self.data_dir / f.path).exists():
-                problems.append(f"missing data file {self.data_dir / f.path}")
+            if f.required and not self.data_path(f).exists():
+                problems.append(f"missing data file {self.data_path(f)}")
         return problems
 
     def close(self) -> None:
@@ -131,6 +146,7 @@ class Environment(ABC):
             "splits": list(cls.splits),
             "default_split": cls.default_split,
             "main_metric": cls.main_metric,
+            "metrics": list(cls.metrics),
             "mode": cls.mode,
             "description": cls.description,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.data import DataMissingError
+from harness.plugins import ContractError
 from harness.registry import PluginLoadError, UnknownNameError
 from harness.runner import ConfigMismatchError
 
@@ -11,4 +12,4 @@ class ConfigError(ValueError):
     """A bad ``--config`` file or option combination."""
 
 
-UserError = (UnknownNameError, PluginLoadError, DataMissingError, ConfigMismatchError, ConfigError)
+UserError = (UnknownNameError, PluginLoadError, DataMissingError, ConfigMismatchError, ConfigError, ContractError)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,8 @@ from harness.errors import ConfigError
 from harness.records import RunResult
 from harness.registry import AGENTS, ENVS
 from harness.runner import evaluate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,8 +38,13 @@ class EvalPlan:
 
 
 def expand_benchmarks(names: list[str]) -> list[str]:
-    if names == ["all"]:
-        return ENVS.names()
+    if names == ["all"]:  # every loadable env; a broken plug-in is one warning line, not the end of the run
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loaded = list(ENVS.load_all())
+        for w in caught:
+            log.warning("skipping: %s", w.message)
+        return loaded
     for n in names:
         ENVS.get(n)  # fail early with "did you mean"
     return names

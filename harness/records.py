@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-SCHEMA_VERSION = "1.1"  # 1.1: SampleRecord.harness_git, RunResult.sample_commits
+SCHEMA_VERSION = "1.2"  # 1.1: SampleRecord.harness_git, RunResult.sample_commits; 1.2: RunResult.packages
 
 
 def _null_to_nan(value: Any) -> Any:
@@ -39,6 +39,8 @@ class Task(BaseModel):
     id: str
     question: str
     gold: Any = None
+    """What the environment's ``score()`` compares against: any JSON value (the maths and QA kits use
+    a string, Mind2Web a list of gold steps); stored in every sample record."""
     gold_plan: list[str] | None = None
     """Gold subgoals, one string per subgoal (without the ``Subgoal k:`` prefix)."""
     gold_actions: list[str] | None = None
@@ -125,6 +127,9 @@ class RunConfig(BaseModel):
     data_checksum: str | None = None
     command: str | None = None
     limit: int | None = None
+    env_exemplars: str | None = None
+    """Digest of the few-shot exemplars the environment supplies itself (``Environment.exemplars()``);
+    ``None`` = the harness's built-in set, whose digest is in ``agent_config``."""
     batch_size: int = 8
     """Recorded, not hashed: transport options do not change identity (cf. inspect's task_identifier)."""
 
@@ -137,7 +142,7 @@ class RunConfig(BaseModel):
             "split": self.split,
             "seed": self.seed,
             "data_checksum": self.data_checksum,
-        }
+        } | ({"env_exemplars": self.env_exemplars} if self.env_exemplars is not None else {})
 
 
 class RunResult(BaseModel):
@@ -166,3 +171,6 @@ class RunResult(BaseModel):
     sample_commits: dict[str, int] = Field(default_factory=dict)
     """Samples per harness commit that produced them (``unrecorded``: written before schema 1.1);
     ``versions`` holds the commit of the session that last extended the run."""
+    packages: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    """Installed distribution and version providing the ``benchmark`` and the ``agent`` (e.g.
+    ``{"benchmark": {"distribution": "my-bench", "version": "0.2.0"}, ...}``); empty before schema 1.2."""

@@ -16,10 +16,11 @@ import warnings
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
-from typing import Generic, TypeVar
+from typing import Callable, Generic, TypeVar
 
 from harness.agent import AgentProducer
 from harness.environment import Environment
+from harness.plugins import validate_env_class, validate_producer_class
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,13 @@ class _Entry(Generic[T]):
 class Registry(Generic[T]):
     """Name -> class, filled lazily from the entry-point group ``group``."""
 
-    def __init__(self, kind: str, group: str, base: type[T]) -> None:
+    def __init__(self, kind: str, group: str, base: type[T],
+                 validate: Callable[[type], list[str]] | None = None) -> None:
         self.kind = kind
         self.group = group
         self.base = base
+        self.validate = validate
+        """Contract checks run on first load (:mod:`harness.plugins`); problems make it broken."""
         self._entries: dict[str, _Entry[T]] = {}
         self._scanned = False
 
@@ -168,6 +172,12 @@ class Registry(Generic[T]):
     def _check_type(self, name: str, obj: object) -> None:
         if not (isinstance(obj, type) and issubclass(obj, self.base)):
             raise TypeError(f"{self.kind} '{name}' must be a subclass of {self.base.__name__}, got {obj!r}")
+        problems = self.validate(obj) if self.validate is not None else []
+        own = getattr(obj, "name", name)
+        if isinstance(own, str) and own and own != name:  # run folders and leaderboards use the class's name
+            problems.append(f"class attribute name {own!r} differs from its registered name {name!r}")
+        if problems:
+            raise TypeError(f"not a valid {self.kind}: {'; '.join(problems)}")
 
     @staticmethod
     def _import(target: str) -> object:
@@ -178,8 +188,8 @@ class Registry(Generic[T]):
         return obj
 
 
-ENVS: Registry[Environment] = Registry("environment", "harness.envs", Environment)
-AGENTS: Registry[AgentProducer] = Registry("agent producer", "harness.agents", AgentProducer)
+ENVS: Registry[Environment] = Registry("environment", "harness.envs", Environment, validate_env_class)
+AGENTS: Registry[AgentProducer] = Registry("agent producer", "harness.agents", AgentProducer, validate_producer_class)
 
 
 def get_env(name: str) -> type[Environment]:

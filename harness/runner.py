@@ -24,6 +24,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness import stats
 from harness.agent import Agent
 from harness.environment import Environment
+from harness.exemplars import digest as exemplar_digest
+from harness.exemplars import env_exemplars
+from harness.plugins import ContractError, run_packages
 from harness.records import RunConfig, RunResult, SampleRecord, SampleStatus, Task, Trajectory
 from harness.versions import collect_versions
 
@@ -123,9 +126,15 @@ def _prepare_dir(paths: RunPaths, config: RunConfig, chash: str) -> None:
 
 def _score(env: Environment, task: Task, traj: Trajectory) -> dict[str, float]:
     metrics = env.score(task, traj)
-    if env.main_metric not in metrics:
-        raise KeyError(f"{env.name}.score() did not return its main metric '{env.main_metric}'")
-    return {k: float(v) for k, v in metrics.items()}
+    if not isinstance(metrics, dict) or env.main_metric not in metrics:
+        got = sorted(metrics) if isinstance(metrics, dict) else type(metrics).__name__
+        raise ContractError(f"contract error: {env.name}.score() must return a dict with its main metric "
+                            f"{env.main_metric!r}; it returned {got} for task {task.id}")
+    try:
+        return {k: float(v) for k, v in metrics.items()}
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"contract error: {env.name}.score() returned a non-numeric metric for task "
+                            f"{task.id}: {exc}") from exc
 
 
 def _batches(tasks: list[Task], size: int) -> list[list[Task]]:
@@ -159,6 +168,7 @@ def evaluate(
         split=split,
         seed=seed,
         data_checksum=env.data_checksum(split),
+        env_exemplars=exemplar_digest(env_exemplars(env)),
         command=command,
         limit=limit,
         batch_size=batch_size,
@@ -192,8 +202,10 @@ def evaluate(
             t0 = time.perf_counter()
             try:
                 trajectories = agent.run(batch, env)
-                if len(trajectories) != len(batch):
-                    raise RuntimeError(f"agent returned {len(trajectories)} trajectories for {len(batch)} tasks")
+                if not isinstance(trajectories, list) or len(trajectories) != len(batch):
+                    got = len(trajectories) if isinstance(trajectories, list) else type(trajectories).__name__
+                    raise ContractError(f"contract error: agent {agent_name} returned {got} trajectories for a batch "
+                                        f"of {len(batch)} tasks (Agent.run must return one per task, same order)")
                 records = []
                 for task, traj in zip(batch, trajectories):
                     metrics = _score(env, task, traj)
@@ -210,6 +222,8 @@ def evaluate(
                             harness_git=versions.get("harness_git"),
                         )
                     )
+            except ContractError:  # a plug-in bug: deterministic, so stop with its message instead of retrying
+                raise
             except Exception:  # infrastructure failure: keep going, nothing written, rerun retries
                 failures += len(batch)
                 log.exception("batch of %d tasks failed (ids %s...); they will be retried on rerun", len(batch), batch[0].id)
@@ -260,6 +274,7 @@ def aggregate(
         seconds=seconds,
         notes=env.notes(config.split),
         sample_commits=dict(Counter(r.harness_git or "unrecorded" for r in records)),
+        packages=run_packages(env.name, config.agent),
     )
     _write_json_atomic(paths.results, result.model_dump_json(indent=2))
     return result

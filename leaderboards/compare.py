@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from harness import stats
 from leaderboards.collect import LeaderboardError, Run
 from leaderboards.columns import GROUPS, scale
-from leaderboards.table import Leaderboard
+from leaderboards.table import ColumnInfo, Leaderboard
 
 
 @dataclass
@@ -102,6 +102,13 @@ def _average(label: str, infos: list, run_of: dict[str, dict[str, Run | None]], 
     )
 
 
+def _label(info: ColumnInfo) -> str:
+    """Column title; ``benchmark-split`` for a benchmark outside Table 2 (as in the Runs table)."""
+    if info.column.group not in GROUPS and info.split:
+        return f"{info.column.key}-{info.split}"
+    return info.column.title
+
+
 def compare_rows(board: Leaderboard, a: str, b: str, resamples: int = stats.DEFAULT_RESAMPLES, seed: int = 0) -> Comparison:
     """Compare measured rows ``a`` and ``b`` of ``board`` (Table 2 columns, then other shared benchmarks)."""
     if a == b:
@@ -115,10 +122,13 @@ def compare_rows(board: Leaderboard, a: str, b: str, resamples: int = stats.DEFA
         name: {k: c.run if c.status == "measured" else None for k, c in measured[name].cells.items()}
         if name in measured else {} for name in (a, b)
     }
+    ran = {name: {k for k, c in measured[name].cells.items() if c.status != "not_run"} if name in measured else set()
+           for name in (a, b)}
+    infos = [i for i in board.columns if i.column.key in ran[a] | ran[b]]  # only columns either row ran
     cells = [
-        compare_runs(info.column.title, run_of[a].get(info.column.key), run_of[b].get(info.column.key), info.metric,
+        compare_runs(_label(info), run_of[a].get(info.column.key), run_of[b].get(info.column.key), info.metric,
                      resamples=resamples, seed=seed)
-        for info in board.columns
+        for info in infos
     ]
     others: dict[tuple[str, str], dict[str, Run]] = {}
     for r in board.other_runs:
@@ -129,12 +139,12 @@ def compare_rows(board: Leaderboard, a: str, b: str, resamples: int = stats.DEFA
             cells.append(compare_runs(f"{bench}-{split}", pair[a], pair[b], pair[a].result.main_metric,  # type: ignore[union-attr]
                                       resamples=resamples, seed=seed))
     fixture = {k for name in (a, b) if name in measured for k, c in measured[name].cells.items() if c.fixture}
-    for info, c in zip(board.columns, cells):  # the first cells follow board.columns
+    for info, c in zip(infos, cells):  # the first cells follow infos
         if info.column.key in fixture:
             c.label += " ‡fixture"
     averages = [_average(f"{GROUPS[g]} Avg.", [i for i in board.columns if i.column.group == g], run_of, fixture, a, b,
-                         resamples, seed) for g in GROUPS]
-    shared = [i for i in board.columns if i.column.key not in fixture and i.metric is not None
+                         resamples, seed) for g in GROUPS if any(i.column.group == g for i in infos)]
+    shared = [i for i in infos if i.column.key not in fixture and i.metric is not None
               and run_of[a].get(i.column.key) is not None and run_of[b].get(i.column.key) is not None]
     averages.append(_average("Mean of the benchmark columns both ran (no fixtures): "
                              + (", ".join(i.column.title for i in shared) or "none"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from leaderboards.columns import PAPER_BASE_MODELS, PAPER_CRITIC, STRATEGYQA_OVERLAP_NOTE
-from leaderboards.table import find_key
+from leaderboards.agentinfo import find_key
+from leaderboards.columns import GROUPS, PAPER_BASE_MODELS, PAPER_CRITIC, STRATEGYQA_OVERLAP_NOTE
 
 if TYPE_CHECKING:
-    from leaderboards.table import Leaderboard
+    from leaderboards.model import Leaderboard
 
 
 def _agents(names: list[str]) -> str:
@@ -53,6 +53,8 @@ def deviations(board: Leaderboard) -> list[str]:
 
     for info in board.columns:
         col = info.column
+        if col.group not in GROUPS:  # a benchmark outside the paper: its notes go with its own table
+            continue
         if col.key == "strategyqa" and info.split == "lumos":
             out.append(STRATEGYQA_OVERLAP_NOTE)
         elif col.key == "strategyqa" and info.split:
@@ -62,7 +64,7 @@ def deviations(board: Leaderboard) -> list[str]:
         sizes: dict[int, list[str]] = defaultdict(list)
         for row in board.measured:
             cell = row.cells[col.key]
-            if cell.status == "measured" and cell.n_original != col.paper_n:
+            if cell.status == "measured" and col.paper_n and cell.n_original != col.paper_n:
                 sizes[cell.n_original].append(row.agent)
             if cell.partial:
                 out.append(f"{col.title}, {row.agent}: only {cell.n} of {cell.n_original} samples finished (partial run).")

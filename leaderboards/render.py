@@ -16,7 +16,7 @@ from pathlib import Path
 from leaderboards.columns import GROUPS, STRATEGYQA_OVERLAP_NOTE
 from leaderboards.compare import Comparison
 from leaderboards.plot import render_png
-from leaderboards.table import AvgCell, Cell, ColumnInfo, Leaderboard, MeasuredRow
+from leaderboards.table import EXTRA_GROUP, AvgCell, Cell, ColumnInfo, Leaderboard, MeasuredRow
 from leaderboards.reported import ReportedRow
 from leaderboards.training_log import INTRO as TRAINING_INTRO
 from leaderboards.training_log import TrainingLog, log_table
@@ -32,7 +32,7 @@ OVERLAP_MARK = "†"
 FIXTURE_MARK = "‡"
 FIXTURE_FOOTNOTE = ("measured on the repository's hand-written fixture data (tests/fixtures), not on the benchmark: "
                     "it shows the pipeline runs end to end, it is not a benchmark number and no average includes it.")
-NO_ROWS = "no runs on the Table 2 benchmarks; see Other runs and Runs below"
+NO_ROWS = "no runs on the Table 2 benchmarks; see Extra benchmarks, Other runs and Runs below"
 
 
 def fmt(v: float | None) -> str:
@@ -79,10 +79,48 @@ def _md_avg(avg: AvgCell) -> str:
 
 
 def column_title(info: ColumnInfo) -> str:
-    """Title with the split when it matters: StrategyQA's paper split overlaps its public train set."""
+    """Title with the split when it matters: StrategyQA's paper split overlaps its public train set;
+    a benchmark outside the paper is named ``benchmark-split`` as in the Runs table."""
+    if info.column.group == EXTRA_GROUP:
+        return f"{info.column.title}-{info.split}" if info.split else info.column.title
     if info.column.key == "strategyqa" and info.split:
         return f"{info.column.title} ({info.split}{OVERLAP_MARK if info.split == 'lumos' else ''})"
     return info.column.title
+
+
+def table2_rows(board: Leaderboard) -> list[MeasuredRow]:
+    """Measured rows with at least one run in a Table 2 column (a row that only ran extra
+    benchmarks is shown in the extra table alone, not as six "not run" cells)."""
+    paper = [c.column.key for c in board.columns if c.column.group in GROUPS]
+    return [r for r in board.measured if any(r.cells[k].status != "not_run" for k in paper)]
+
+
+def extra_infos(board: Leaderboard) -> list[ColumnInfo]:
+    return [c for c in board.columns if c.column.group == EXTRA_GROUP]
+
+
+def extra_rows(board: Leaderboard) -> list[MeasuredRow]:
+    keys = [c.column.key for c in extra_infos(board)]
+    return [r for r in board.measured if any(r.cells[k].status != "not_run" for k in keys)]
+
+
+def extra_descriptions(board: Leaderboard) -> list[str]:
+    """One line per extra column: what it measures and where the code came from, then its notes."""
+    out = []
+    for info in extra_infos(board):
+        runs = [r for r in board.runs if r.benchmark == info.column.key and r.split == info.split and r.result]
+        pkg = next((r.result.packages.get("benchmark") for r in runs if r.result.packages.get("benchmark")), None)
+        source = (f"package {pkg['distribution']} {pkg.get('version') or ''}".rstrip()
+                  if pkg and pkg.get("distribution") else "package not recorded")
+        out.append(f"{column_title(info)}: metric {info.metric or '-'}, version {info.benchmark_version or '-'}, "
+                   f"data checksum {(info.data_checksum or '-')[:16]}, {source}")
+        out += [f"{column_title(info)}: {note}" for note in info.notes]
+    return out
+
+
+EXTRA_INTRO = ("Benchmarks outside the paper's Table 2 (plug-ins and other environments), one column each: the "
+               "mean x 100 of the column's metric with its 95% bootstrap CI. They are never part of the held-in/"
+               "held-out averages.")
 
 
 def _header(board: Leaderboard) -> list[str]:
@@ -143,8 +181,10 @@ def comparison_header(cmp: Comparison) -> list[str]:
 
 
 def _columns_rows(board: Leaderboard) -> list[list[str]]:
-    return [[c.column.title, c.column.key, c.split or "-", c.metric or "-", c.benchmark_version or "-",
-             (c.data_checksum or "-")[:16], f"{c.column.paper_n} ({c.column.paper_split_note})"] for c in board.columns]
+    return [[column_title(c) if c.column.group == EXTRA_GROUP else c.column.title, c.column.key, c.split or "-",
+             c.metric or "-", c.benchmark_version or "-", (c.data_checksum or "-")[:16],
+             f"{c.column.paper_n} ({c.column.paper_split_note})" if c.column.paper_n else "- (not in the paper)"]
+            for c in board.columns]
 
 
 def _run_rows(board: Leaderboard, base: Path | None, md: bool) -> list[list[str]]:
@@ -201,8 +241,8 @@ def render_markdown(board: Leaderboard, title: str, base: Path | None = None, co
     header = _header(board)
     rows: list[list[str]] = [["", ""] + [f"**{GROUPS[g]} tasks**" if i == 0 else "" for g in GROUPS for i in range(4)]]
     rows.append(["**Measured in this harness**"] + [""] * (len(header) - 1))
-    rows += [[f"**{r.agent}**", r.base_model] + _measured_values(r, board, base, md=True) for r in board.measured]
-    if not board.measured:
+    rows += [[f"**{r.agent}**", r.base_model] + _measured_values(r, board, base, md=True) for r in table2_rows(board)]
+    if not table2_rows(board):
         rows.append([f"*({NO_ROWS})*"] + [""] * (len(header) - 1))
     section = None
     if board.reported:
@@ -214,6 +254,12 @@ def render_markdown(board: Leaderboard, title: str, base: Path | None = None, co
         rows.append([f"{r.label} **[reported]**", r.base_model] + [f"*{v}*" for v in _reported_values(r, board)])
     lines += ["", "## Table 2 layout", ""] + _md_table(header, rows)
     lines += [""] + [f"{n}  " for n in _footnotes(board)] if _footnotes(board) else []
+    if extra_infos(board):
+        lines += ["", "## Extra benchmarks (not in the paper)", "", EXTRA_INTRO, ""]
+        extra_header = ["Method", "Base model"] + [column_title(c) for c in extra_infos(board)]
+        lines += _md_table(extra_header, [[f"**{r.agent}**", r.base_model] + [
+            _md_cell(r.cells[c.column.key], base) for c in extra_infos(board)] for r in extra_rows(board)])
+        lines += [""] + [f"- {d}" for d in extra_descriptions(board)]
     if png_name:
         lines += ["", f"![held-in and held-out averages]({png_name})"]
     if comparison is not None:
@@ -322,13 +368,13 @@ def render_html(board: Leaderboard, title: str, base: Path | None = None, compar
         parts += [f"<th>{_h(column_title(c))}<br><span class=ci>{_h(c.split or 'no runs')}</span></th>"
                   for c in board.columns if c.column.group == g] + ["<th>Avg.</th>"]
     parts.append(f'</tr></thead><tbody><tr class="section"><td colspan={ncols}>Measured in this harness</td></tr>')
-    for r in board.measured:
+    for r in table2_rows(board):
         tds = []
         for g in GROUPS:
             tds += [_html_cell(r.cells[c.column.key], base) for c in board.columns if c.column.group == g]
             tds.append(_html_avg(r.averages[g]))
         parts.append(f"<tr><td><b>{_h(r.agent)}</b></td><td>{_h(r.base_model)}</td>{''.join(tds)}</tr>")
-    if not board.measured:
+    if not table2_rows(board):
         parts.append(f'<tr><td colspan={ncols} class="missing">{NO_ROWS}</td></tr>')
     if board.reported:
         parts.append(f'<tr class="section"><td colspan={ncols}>Reported in the MOAT paper (Table 2), not measured here</td></tr>')
@@ -342,6 +388,15 @@ def render_html(board: Leaderboard, title: str, base: Path | None = None, compar
                      f"<td>{_h(r.base_model)}</td>{vals}</tr>")
     parts.append("</tbody></table>")
     parts += [f"<p class=ci>{_h(n)}</p>" for n in _footnotes(board)]
+    if extra_infos(board):
+        parts.append(f"<h2>Extra benchmarks (not in the paper)</h2><p>{_h(EXTRA_INTRO)}</p><table><thead><tr>"
+                     "<th>Method</th><th>Base model</th>"
+                     + "".join(f"<th>{_h(column_title(c))}</th>" for c in extra_infos(board)) + "</tr></thead><tbody>")
+        for r in extra_rows(board):
+            tds = "".join(_html_cell(r.cells[c.column.key], base) for c in extra_infos(board))
+            parts.append(f"<tr><td><b>{_h(r.agent)}</b></td><td>{_h(r.base_model)}</td>{tds}</tr>")
+        parts.append("</tbody></table><ul class=\"dev\">" + "".join(f"<li>{_h(d)}</li>" for d in extra_descriptions(board))
+                     + "</ul>")
     if png:
         data = base64.b64encode(png).decode("ascii")
         parts.append(f'<p><img alt="held-in and held-out averages" src="data:image/png;base64,{data}"></p>')

@@ -7,142 +7,31 @@ Rendering lives in :mod:`leaderboards.render`; this module only decides what eac
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from harness import stats
+from leaderboards.agentinfo import _model_name, base_model_of, find_key
 from leaderboards.collect import LeaderboardError, Run
 from leaderboards.columns import COLUMNS, GROUPS, Column, scale
-from leaderboards.reported import ReportedRow, reported_rows
+from leaderboards.deviations import deviations
+from leaderboards.model import (
+    FIXTURE_NOTE_PREFIX,
+    AvgCell,
+    Cell,
+    ColumnInfo,
+    ColumnMismatchError,
+    Leaderboard,
+    MeasuredRow,
+)
+from leaderboards.reported import reported_rows
 
 log = logging.getLogger(__name__)
 
-FIXTURE_NOTE_PREFIX = "FIXTURE"
-"""Environments start a note with this when their data are test fixtures, not the benchmark."""
+EXTRA_GROUP = "extra"
+"""Group of the columns for benchmarks outside the paper's Table 2: shown in their own table, never
+in the held-in/held-out averages."""
 
 ROW_ORDER = ("base", "agenttuning", "lumos", "moat")
 """Measured rows in the paper's order (baselines first, MOAT last); other producers follow by name."""
-
-
-class ColumnMismatchError(LeaderboardError):
-    """Runs in one column differ in benchmark version, data checksum or metric."""
-
-
-@dataclass
-class ColumnInfo:
-    column: Column
-    split: str | None
-    metric: str | None
-    """The metric shown (results' ``main_metric`` unless overridden); ``None`` when nothing ran."""
-    benchmark_version: str | None = None
-    data_checksum: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Cell:
-    status: Literal["measured", "not_run", "unfinished"]
-    run: Run | None = None
-    value: float | None = None
-    """On the paper's 0-100 scale."""
-    ci: tuple[float, float] | None = None
-    n: int = 0
-    n_original: int = 0
-
-    @property
-    def partial(self) -> bool:
-        return self.status == "measured" and self.n < self.n_original
-
-    @property
-    def fixture(self) -> bool:
-        """Measured on hand-written fixture data (the environment's notes say so): shown, marked,
-        and never averaged with benchmark numbers."""
-        res = self.run.result if self.run is not None else None
-        return res is not None and any(n.startswith(FIXTURE_NOTE_PREFIX) for n in res.notes)
-
-
-@dataclass
-class AvgCell:
-    group: str
-    status: Literal["ok", "incomplete"]
-    value: float | None = None
-    ci: tuple[float, float] | None = None
-    missing: list[str] = field(default_factory=list)
-    """Titles of the columns without a finished run (why the average is incomplete)."""
-    partial: bool = False
-    ci_note: str | None = None
-
-
-@dataclass
-class MeasuredRow:
-    agent: str
-    base_model: str
-    cells: dict[str, Cell]
-    averages: dict[str, AvgCell]
-    critic: str | None = None
-
-
-@dataclass
-class Leaderboard:
-    columns: list[ColumnInfo]
-    measured: list[MeasuredRow]
-    reported: list[ReportedRow]
-    ablations: list[ReportedRow]
-    other_runs: list[Run]
-    deviations: list[str]
-    runs: list[Run]
-
-    def row(self, agent: str) -> MeasuredRow:
-        for r in self.measured:
-            if r.agent == agent:
-                return r
-        raise LeaderboardError(f"no measured row {agent!r}; rows: {', '.join(r.agent for r in self.measured) or 'none'}")
-
-    def column_info(self, key: str) -> ColumnInfo:
-        return next(c for c in self.columns if c.column.key == key)
-
-
-# -- model description from agent configs ------------------------------------------------------
-_MODEL_KEYS = ("base_model", "model", "planner", "grounder", "planner_model", "grounder_model", "agent")
-
-
-def _model_name(value: Any) -> str | None:
-    if isinstance(value, str) and value:
-        return value.rstrip("/").split("/")[-1]
-    if isinstance(value, dict):
-        for k in ("model", "name", "id", "path", "model_id"):
-            if k in value:
-                return _model_name(value[k])
-    return None
-
-
-def base_model_of(agent_config: dict[str, Any]) -> str:
-    """Best-effort model name of an agent pair: ``base_model``, or planner/grounder (joined when they differ)."""
-    if "base_model" in agent_config and _model_name(agent_config["base_model"]):
-        return str(_model_name(agent_config["base_model"]))
-    if agent_config.get("train_run"):  # a trained producer: its models are labels like "lumos:planner"
-        from leaderboards.training_log import trained_base_model  # noqa: PLC0415 (import cycle)
-
-        trained = trained_base_model(str(agent_config["train_run"]))
-        if trained:
-            return trained
-    names = [_model_name(agent_config.get(k)) for k in _MODEL_KEYS[1:]]
-    names = [n for n in names if n]
-    unique = list(dict.fromkeys(names))
-    return " / ".join(unique) if unique else "-"
-
-
-def find_key(obj: Any, keys: tuple[str, ...]) -> Any:
-    """First value stored under one of ``keys`` anywhere in a nested config."""
-    if isinstance(obj, dict):
-        for k in keys:
-            if k in obj and obj[k] not in (None, ""):
-                return obj[k]
-        for v in obj.values():
-            found = find_key(v, keys)
-            if found is not None:
-                return found
-    return None
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -248,6 +137,13 @@ def _row_sort_key(agent: str) -> tuple[int, str]:
     return (ROW_ORDER.index(agent) if agent in ROW_ORDER else len(ROW_ORDER), agent)
 
 
+def extra_columns(runs: list[Run]) -> list[Column]:
+    """One first-class column per benchmark outside Table 2 (a plug-in's, say), by name; its split is
+    chosen like a paper column's (``--split``, else the environment's default, else the only one)."""
+    keys = sorted({r.benchmark for r in runs} - {c.key for c in COLUMNS})
+    return [Column(k, k, EXTRA_GROUP, None, 0, "not in the paper") for k in keys]
+
+
 def build_leaderboard(
     runs: list[Run],
     splits: dict[str, str] | None = None,
@@ -258,12 +154,12 @@ def build_leaderboard(
     resamples: int = stats.DEFAULT_RESAMPLES,
 ) -> Leaderboard:
     """Place ``runs`` into the Table 2 layout (``splits``/``metrics`` override per benchmark)."""
-    from leaderboards.deviations import deviations  # noqa: PLC0415 (avoid an import cycle)
-
     splits, metrics = splits or {}, metrics or {}
-    unknown = sorted((set(splits) | set(metrics)) - {c.key for c in COLUMNS})
+    extra = extra_columns(runs)
+    unknown = sorted((set(splits) | set(metrics)) - {c.key for c in COLUMNS} - {c.key for c in extra})
     if unknown:
-        raise LeaderboardError(f"--split/--metric name unknown columns: {', '.join(unknown)}")
+        raise LeaderboardError(f"--split/--metric name unknown columns: {', '.join(unknown)} "
+                               "(neither a Table 2 column nor a benchmark with runs)")
     if agents:
         absent = sorted(set(agents) - {r.agent for r in runs})
         if absent:
@@ -272,7 +168,7 @@ def build_leaderboard(
     columns: list[ColumnInfo] = []
     used: set[int] = set()
     by_column: dict[str, dict[str, Run]] = {}
-    for col in COLUMNS:
+    for col in (*COLUMNS, *extra):
         split = choose_split(col, runs, splits.get(col.key))
         chosen = [r for r in runs if r.benchmark == col.key and r.split == split]
         info = _check_column(col, chosen, metrics.get(col.key))
@@ -308,3 +204,7 @@ def build_leaderboard(
     board.deviations = deviations(board)
     return board
 
+
+
+__all__ = ["FIXTURE_NOTE_PREFIX", "AvgCell", "Cell", "ColumnInfo", "ColumnMismatchError", "Leaderboard", "MeasuredRow",
+           "base_model_of", "build_leaderboard", "find_key", "_model_name"]

@@ -17,7 +17,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from leaderboards.table import Leaderboard
+    from leaderboards.model import Leaderboard
 
 log = logging.getLogger(__name__)
 

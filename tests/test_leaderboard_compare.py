@@ -71,8 +71,8 @@ def test_group_average_uses_stratified_paired_bootstrap(tmp_path):
     assert avg.delta == pytest.approx(100 / 3)
     assert avg.ci == (pytest.approx(100 / 3), pytest.approx(100 / 3))
     assert avg.mean_a == pytest.approx((50 + 50 + 100) / 3) and avg.mean_b == pytest.approx(100 / 3)
-    out = by_label(cmp)["Held-out Avg."]
-    assert out.delta is None and out.reason == "SVAMP not run by both rows"
+    # only what either row ran is compared (issue 18): no held-out column, no held-out average
+    assert "Held-out Avg." not in by_label(cmp) and "SVAMP" not in by_label(cmp)
 
 
 def test_uncomparable_cells_say_why(tmp_path):
@@ -114,3 +114,20 @@ def test_fixture_columns_are_labelled_and_the_benchmark_mean_excludes_them(tmp_p
     # unweighted mean of columns: moat (50 + 50) / 2 = 50, lumos (25 + 0) / 2 = 12.5
     assert mean.mean_a == pytest.approx(50.0) and mean.mean_b == pytest.approx(12.5)
     assert mean.delta == pytest.approx(37.5) and mean.n_shared == 6
+
+
+def test_compare_lists_only_columns_either_row_ran(tmp_path):
+    write_run(tmp_path, "a", "gsm8k", "test", ones(2, 4))
+    write_run(tmp_path, "a", "svamp", "test", ones(2, 4))
+    write_run(tmp_path, "b", "gsm8k", "test", ones(1, 4))
+    labels = list(by_label(compare_rows(board_of(tmp_path), "a", "b")))
+    assert labels[:2] == ["GSM8K", "SVAMP"]  # SVAMP: run by a only, still listed (with its reason)
+    assert not {"Mind2Web", "StrategyQA", "WebShop", "HotpotQA"} & set(labels)
+
+
+def test_plugin_only_rows_compare_without_paper_columns(tmp_path):
+    write_run(tmp_path, "a", "my_bench", "test", ones(3, 4))
+    write_run(tmp_path, "b", "my_bench", "test", ones(1, 4))
+    cmp = compare_rows(board_of(tmp_path), "a", "b")
+    assert [c.label for c in cmp.cells] == ["my_bench-test"]
+    assert [a.label for a in cmp.averages] == ["Mean of the benchmark columns both ran (no fixtures): my_bench"]

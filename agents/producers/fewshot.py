@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict
 from typing import Any
 
 from agents.prompts import Exemplar, FewShot
+from harness.exemplars import env_exemplars
+
+log = logging.getLogger(__name__)
+_WARNED: set[str] = set()
 
 MATH = [
     Exemplar(
@@ -103,10 +108,25 @@ EXEMPLARS: dict[str, list[Exemplar]] = {"math": MATH, "qa": QA, "web": WEB, "min
 
 
 def exemplars_for(env: Any, shots: int) -> FewShot | None:
-    """The first ``shots`` exemplars for an environment (by name, then domain); ``None`` if none fit."""
+    """The first ``shots`` exemplars for an environment: its own (``Environment.exemplars()``), else
+    this module's set for its name, then its domain. ``None`` if none fit, with a loud warning: an
+    agent that needs exemplars and silently runs zero-shot reports a misleading floor."""
+    if shots <= 0:
+        return None
+    own = env_exemplars(env)
+    if own:
+        return FewShot(own[:shots])
     for key in (getattr(env, "name", None), getattr(env, "domain", None)):
         if key in EXEMPLARS:
-            return FewShot(EXEMPLARS[key][:shots]) if shots > 0 else None
+            return FewShot(EXEMPLARS[key][:shots])
+    name = getattr(env, "name", "?")
+    if name not in _WARNED:
+        _WARNED.add(name)
+        log.warning(
+            "NO FEW-SHOT EXEMPLARS for environment %r (domain %r): the agent asked for %d shot(s) and runs "
+            "zero-shot. Return solved examples from %s.exemplars() (see docs/plugins.md).",
+            name, getattr(env, "domain", "?"), shots, type(env).__name__,
+        )
     return None
 
 

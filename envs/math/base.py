@@ -59,10 +59,16 @@ class MathEnvironment(Environment):
         if split not in self.splits:
             raise ValueError(f"{self.name} has no split {split!r}; choose from {', '.join(self.splits)}")
         f = next(f for f in self.data_files() if f.path.endswith(self.split_file(split)))
-        return require(self.data_dir, f.path)
+        path = self.data_path(f)  # inside the plug-in's package when f.package is set
+        return path if path.exists() else require(self.data_dir, f.path)
 
     def split_file(self, split: str) -> str:
+        """File name (the end of a ``data_files()`` path) holding ``split``."""
         raise NotImplementedError
+
+    def split_path(self, split: str) -> Any:
+        """The file of ``split`` on this machine (one clear error when it is absent)."""
+        return self._path(split)
 
     def _count(self, split: str, limit: int | None) -> int | None:
         return limit if limit is not None else self.paper_n.get(split)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from envs.actions import InvalidAction, ParsedAction, VariableStore, parse_fields
 from envs.tool_executor import Tool, ToolExecutor
-from envs.web.ranking import CrossEncoderRanker, PageIndex, candidate_label, rank
-
-if TYPE_CHECKING:
-    from envs.web.mind2web import Mind2Web
+from envs.web.ranking import CrossEncoderRanker, PageIndex, Ranker, candidate_label, rank
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +17,19 @@ def mindact_query(query: str, previous: list[str]) -> str:
     return f"task is: {query}\nPrevious actions: {'; '.join(previous)}"
 
 
+class StepSettings(Protocol):
+    """What a session reads from its environment (:class:`envs.web.mind2web.Mind2Web` provides it);
+    a protocol, so this module does not import the environment that imports it."""
+
+    teacher_forcing: bool
+    candidates: str
+    top_k: int
+
+    def ranker(self) -> Ranker: ...
+
+
 class Mind2WebExecutor(ToolExecutor):
-    def __init__(self, env: Mind2Web, record: dict[str, Any]) -> None:
+    def __init__(self, env: StepSettings, record: dict[str, Any]) -> None:
         self.env = env
         self.record = record
         self.step = 0

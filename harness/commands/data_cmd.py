@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -23,8 +25,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "download" and not args.name:
         raise ConfigError("name the benchmark to download, e.g. `harness data download gsm8k`")
-    names = [args.name] if args.name else ENVS.names()
     out = Console()
+    if args.name:
+        names = [args.name]
+    else:  # every loadable env: a broken plug-in is one warning line, not the end of the listing
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            names = list(ENVS.load_all())
+        for w in caught:
+            out.print(f"[yellow]warning:[/yellow] {escape(str(w.message))}", soft_wrap=True)
     bad = 0
     data_dir = None
     t = Table(title="benchmark data")
@@ -34,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         env = ENVS.get(name)(data_dir=args.data_dir)
         data_dir = env.data_dir
         for f in env.data_files():
-            path = env.data_dir / f.path
+            path = env.data_path(f)  # inside the plug-in's package for DataFile(package=...)
             if args.action == "download" and not path.exists():
                 out.print(f"downloading {f.url} -> {path}")
                 download(f, env.data_dir)
@@ -46,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 bad += 1
             else:
                 status = "ok" if args.action != "list" or not f.sha256 else "present"
-            t.add_row(name, f.path, status, f.url or "-")
+            t.add_row(name, f.path, status, f.url or (f"package {f.package}" if f.package else "-"))
         env.close()
     out.print(f"data dir: {data_dir}")
     out.print(t)

@@ -16,10 +16,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--png", action="store_true", help="also write a bar chart of the group averages next to --out")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="paired comparison of rows A and B (A - B)")
     p.add_argument("--split", action="append", default=[], metavar="BENCH=SPLIT",
-                   help="split for a column, e.g. strategyqa=dev (default: gsm8k=test, strategyqa=lumos, "
-                        "others their environment's default); repeatable")
+                   help="split for a column, any benchmark with runs, e.g. strategyqa=dev (default: gsm8k=test, "
+                        "strategyqa=lumos, others their environment's default); repeatable")
     p.add_argument("--metric", action="append", default=[], metavar="BENCH=METRIC",
-                   help="metric for a column instead of the run's main_metric, e.g. gsm8k=em_strict; repeatable")
+                   help="metric for a column (any benchmark with runs) instead of the run's main_metric, e.g. "
+                        "gsm8k=em_strict; repeatable")
     p.add_argument("--agents", help="comma-separated rows to include (default: every agent found)")
     p.add_argument("--no-reported", action="store_true", help="leave out the paper's reported rows")
     p.add_argument("--title", default="MOAT reproduction leaderboard", help="page title")
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     )
     comparison = compare_rows(board, args.compare[0], args.compare[1], resamples=args.resamples) if args.compare else None
     training = training_logs(board)
-    if comparison is not None:
+    if comparison is not None and args.out:  # without --out the Markdown on stdout already holds it: print it once
         print(comparison_text(comparison), file=sys.stderr)
     if not args.out:
         sys.stdout.write(render_markdown(board, args.title, comparison=comparison, sources=args.runs, training=training,

@@ -7,6 +7,7 @@ import json
 import warnings
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -19,8 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def collect() -> dict[str, list[dict]]:
     from harness.registry import AGENTS, ENVS
 
-    envs = [cls.info() | {"name": name} for name, cls in ENVS.load_all().items()]
-    agents = [cls.info() | {"name": name} for name, cls in AGENTS.load_all().items()]
+    envs = [cls.info() | {"name": name, "distribution": ENVS.distribution(name)} for name, cls in ENVS.load_all().items()]
+    agents = [cls.info() | {"name": name, "distribution": AGENTS.distribution(name)}
+              for name, cls in AGENTS.load_all().items()]
     return {"envs": envs, "agents": agents}
 
 
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         listing = collect()
     console = Console(stderr=True)
     for w in caught:
-        console.print(f"[yellow]warning:[/yellow] {w.message}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(w.message))}", soft_wrap=True)  # one line per plug-in
     if args.json:
         print(json.dumps(listing, indent=2))
         return 0
