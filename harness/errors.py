@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.data import DataMissingError
+from harness.data import DataFormatError, DataMissingError
 from harness.registry import PluginLoadError, UnknownNameError
 from harness.runner import ConfigMismatchError
 
@@ -11,4 +11,10 @@ class ConfigError(ValueError):
     """A bad ``--config`` file or option combination."""
 
 
-UserError = (UnknownNameError, PluginLoadError, DataMissingError, ConfigMismatchError, ConfigError)
+UserError = (UnknownNameError, PluginLoadError, DataMissingError, DataFormatError, ConfigMismatchError, ConfigError)
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on a single line (the CLI's error contract), never empty."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return "; ".join(lines) or type(exc).__name__

@@ -9,9 +9,11 @@ from typing import Any
 from rich.console import Console
 
 from harness.agent import AgentOptions
+from harness.data import DataFormatError
 from harness.errors import ConfigError
+from harness.options import check_env_options
 from harness.records import RunResult
-from harness.registry import AGENTS, ENVS
+from harness.registry import AGENTS, ENVS, UnknownNameError
 from harness.runner import evaluate
 
 
@@ -46,10 +48,21 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
     producers = {name: AGENTS.get(name) for name in plan.agents}
     results = []
     envs = {}
+    for name in plan.env_options:  # an env: section for a benchmark that does not exist is a typo
+        try:
+            ENVS.get(name)
+        except UnknownNameError as exc:
+            raise ConfigError(f"env: section {name!r}: {exc}") from None
     try:
         for bench in benchmarks:
             env_cls = ENVS.get(bench)
-            envs[bench] = env_cls(data_dir=plan.data_dir, **plan.env_options.get(bench, {}))
+            options = check_env_options(env_cls, plan.env_options.get(bench, {}))
+            try:
+                envs[bench] = env_cls(data_dir=plan.data_dir, **options)
+            except (ConfigError, DataFormatError):
+                raise
+            except (ValueError, TypeError) as exc:  # the environment refused an option value
+                raise ConfigError(f"env options for {bench}: {exc}") from exc
             split = plan.split or env_cls.default_split
             if split not in env_cls.splits:
                 raise ConfigError(f"{bench} has no split '{split}'; choose from {', '.join(env_cls.splits)}")

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import stats
 from harness.agent import Agent
+from harness.data import load_tasks
 from harness.environment import Environment
 from harness.records import RunConfig, RunResult, SampleRecord, SampleStatus, Task, Trajectory
 from harness.versions import collect_versions
@@ -143,7 +144,7 @@ def evaluate(
     """Run ``agent`` on ``env``/``split`` and return the aggregated result (also on disk)."""
     console = console or Console(stderr=True)
     random.seed(seed)
-    tasks = env.load(split, limit)
+    tasks = load_tasks(env, split, limit)  # data problems -> one DataFormatError line
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{env.name}/{split} has duplicate task ids; resume needs unique ids")

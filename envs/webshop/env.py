@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.data import DataFile, DataMissingError, checksum_files
 from harness.environment import Environment, Executor
+from harness.options import EnvOption
 from harness.records import Task, ToolSpec, Trajectory
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,16 @@ class WebShop(Environment):
     max_rounds = 5
     """Lumos runs 10 half-rounds (5 plan + 5 ground)."""
     description = "WebShop (Yao et al. 2022): buy the product a goal describes on a simulated shop; reward in [0, 1]."
+    options_spec = {
+        "catalogue": EnvOption(str, "product catalogue", choices=("small", "all")),
+        "files_dir": EnvOption(str, "folder holding the WebShop files directly"),
+        "search_backend": EnvOption(str, "bm25s | pyserini"),
+        "price_seed": EnvOption(int, "seed of the product prices"),
+        "tagger": EnvOption(str, "noun tagger of the reward"),
+        "matcher": EnvOption(str, "FeatureRetrieve/Pick similarity model"),
+        "server_url": EnvOption(str, "an already running WebShop server"),
+        "startup_timeout": EnvOption(float, "seconds to wait for the server"),
+    }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)

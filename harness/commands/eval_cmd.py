@@ -29,29 +29,24 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.config import merge_config, split_list
-    from harness.errors import ConfigError
+    from harness.config import eval_config, merge_config
     from harness.evaluate import EvalPlan, run_plan
 
-    args = merge_config(args, args._parser_defaults)
-    agents = split_list(args.agents)
-    benchmarks = split_list(args.benchmarks)
-    if not agents or not benchmarks:
-        raise ConfigError("--agents and --benchmarks are required (on the command line or in --config)")
+    cfg = eval_config(merge_config(args, args._parser_defaults))
     plan = EvalPlan(
-        agents=agents,
-        benchmarks=benchmarks,
-        split=args.split,
-        limit=args.limit,
-        seed=args.seed,
-        output_dir=Path(args.output_dir),
-        batch_size=args.batch_size,
-        planner=args.planner,
-        grounder=args.grounder,
-        backend=args.backend,
-        data_dir=args.data_dir,
-        agent_extra=getattr(args, "agent_extra", {}),
-        env_options=getattr(args, "env_options", {}),
+        agents=cfg.agents,
+        benchmarks=cfg.benchmarks,
+        split=cfg.split,
+        limit=cfg.limit,
+        seed=cfg.seed,
+        output_dir=Path(cfg.output_dir),
+        batch_size=cfg.batch_size,
+        planner=cfg.planner,
+        grounder=cfg.grounder,
+        backend=cfg.backend,
+        data_dir=cfg.data_dir,
+        agent_extra=cfg.agent,
+        env_options=cfg.env,
         command="harness " + shlex.join(sys.argv[1:]),
     )
     results = run_plan(plan, Console(stderr=True))
