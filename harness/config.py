@@ -15,7 +15,7 @@ import argparse
 import difflib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
@@ -163,19 +163,51 @@ def _flag(key: str) -> str:
     return {"agent": "the agent: section", "env": "the env: section"}.get(key, "--" + key.replace("_", "-"))
 
 
-def validation_message(exc: ValidationError, sources: dict[str, str]) -> str:
-    """One line for the first error: where the value came from, the key, what is wrong."""
+def validation_message(exc: ValidationError, sources: dict[str, str], where: str | None = None) -> str:
+    """One line for the first error: where the value came from (``sources[key]``, else ``where``, else
+    the flag), the key, what is wrong."""
     err = exc.errors()[0]
     loc = [str(x) for x in err["loc"]]
     key = loc[0] if loc else "?"
     msg = err["msg"].removeprefix("Value error, ")
     msg = msg[:1].lower() + msg[1:]
-    if err["type"] == "missing" or (err["type"] == "too_short" and key in ("agents", "benchmarks")):
+    if where is None and (err["type"] == "missing" or (err["type"] == "too_short" and key in ("agents", "benchmarks"))):
         return f"--{key} is required (on the command line or in --config)"
-    where = f"{sources[key]}: {'.'.join(loc)}" if key in sources else _flag(key) + "".join(f".{x}" for x in loc[1:])
+    if key in sources or where is not None:
+        where = f"{sources.get(key, where)}: {'.'.join(loc)}"
+    else:
+        where = _flag(key) + "".join(f".{x}" for x in loc[1:])
     if err["type"] not in ("value_error",) and "input" in err and not isinstance(err["input"], (dict, list)):
         msg += f" (got {err['input']!r})"
     return f"{where}: {msg}"
+
+
+def unknown_keys(model: type[BaseModel], data: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of the keys in ``data`` that ``model`` (pydantic, nested models followed) has no field for;
+    pydantic ignores them by default, which would let a typo in a config file pass unnoticed."""
+    out = []
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            out.append(prefix + str(key))
+            continue
+        sub = _model_of(field.annotation)
+        if sub is not None and isinstance(value, dict):
+            out += unknown_keys(sub, value, f"{prefix}{key}.")
+        elif isinstance(value, list):
+            item = _model_of(next(iter(get_args(field.annotation)), None))
+            for i, v in enumerate(value):
+                if item is not None and isinstance(v, dict):
+                    out += unknown_keys(item, v, f"{prefix}{key}[{i}].")
+    return out
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model in ``annotation`` (``M``, ``M | None``), if any."""
+    for t in (annotation, *get_args(annotation)):
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            return t
+    return None
 
 
 def eval_config(args: argparse.Namespace) -> EvalConfig:

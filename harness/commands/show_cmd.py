@@ -8,11 +8,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.argtypes import nonneg_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="summarise a run directory")
-    p.add_argument("run_dir", help="a <output-dir>/<agent>/<benchmark>-<split> folder")
-    p.add_argument("--samples", type=int, default=3, help="how many samples to print (default 3)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a <output-dir>/<agent>/<benchmark>-<split> folder")
+    p.add_argument("--samples", type=nonneg_int, default=3, metavar="N", help="samples to print (default: 3)")
     return p
 
 
