@@ -53,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     configure_openmp()  # before anything imports torch (see harness/openmp.py)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # name the sub-command whose options were mistyped, not the top-level parser
+        parser.exit(2, f"harness {args.command}: error: unrecognized arguments: {' '.join(extra)} "
+                       f"(see `harness {args.command} --help`)\n")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

@@ -48,9 +48,9 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
     producers = {name: AGENTS.get(name) for name in plan.agents}
     results = []
     envs = {}
-    for name in plan.env_options:  # an env: section for a benchmark that does not exist is a typo
+    for name, opts in plan.env_options.items():  # every section is checked, also those of benchmarks not run
         try:
-            ENVS.get(name)
+            check_env_options(ENVS.get(name), opts)
         except UnknownNameError as exc:
             raise ConfigError(f"env: section {name!r}: {exc}") from None
     try:
