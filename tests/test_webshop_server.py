@@ -322,3 +322,37 @@ def test_idle_sessions_are_evicted_ttl_then_least_recently_used(site, monkeypatc
     site.reset(4)  # every older session is idle past the TTL
     assert len(site.sessions) == 1
     assert site.info()["evicted_sessions"] >= 4
+
+
+def test_48_concurrent_sessions_with_server_made_ids_no_cross_talk(server):
+    """48 clients at once (reset, search, open the item, buy): each ends on its own goal's product."""
+    n = 48
+    goals = WebShopClient(server.url).goals("human", 0, 30)["goals"]
+    errors: list[str] = []
+    sids: dict[int, str] = {}
+    barrier = threading.Barrier(n)
+
+    def worker(i: int) -> None:
+        c = WebShopClient(server.url)
+        g = goals[i % len(goals)]
+        try:
+            barrier.wait(60)
+            sid = c.reset(i % len(goals))["session_id"]
+            sids[i] = sid
+            for a in (f"search[{g['name']}]", f"click[{g['asin'].lower()}]", "click[buy now]"):
+                r = c.step(sid, a)
+                if not r["valid"]:
+                    errors.append(f"{i}: {a}: {r['message']}")
+            s = c.summary(sid)
+            if s["asin"] != g["asin"] or s["goal_idx"] != i % len(goals):
+                errors.append(f"{i}: bought {s['asin']} for goal {s['goal_idx']}")
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(f"{i}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:5]
+    assert len(set(sids.values())) == n
