@@ -154,8 +154,12 @@ class EvalConfig(BaseModel):
     @field_validator("output_dir", "data_dir")
     @classmethod
     def _directory(cls, v: str | None) -> str | None:
-        if v is not None and Path(v).exists() and not Path(v).is_dir():
-            raise ValueError(f"{v} is a file, not a directory")
+        if v is None:
+            return v
+        p = Path(v).expanduser()
+        existing = next((a for a in (p, *p.parents) if a.exists()), None)  # the folder to create it in
+        if existing is not None and not existing.is_dir():
+            raise ValueError(f"{v} is a file, not a directory" if existing == p else f"{v}: {existing} is a file, not a directory")
         return v
 
 

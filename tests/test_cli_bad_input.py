@@ -136,6 +136,9 @@ def test_directory_option_naming_a_file(capsys, tmp_path, flag):
     argv = [*EVAL, "--limit", "1", "--output-dir", str(tmp_path / "runs"), flag, str(f)]
     rc, err = _run(capsys, argv)
     _assert_one_line(rc, err, flag, "is a file, not a directory")
+    argv[-1] = str(f / "below")
+    rc, err = _run(capsys, argv)
+    _assert_one_line(rc, err, flag, f"{f} is a file, not a directory")
 
 
 def _data_dir(tmp_path: Path, kind: str) -> Path:

@@ -356,3 +356,23 @@ def test_48_concurrent_sessions_with_server_made_ids_no_cross_talk(server):
         t.join(120)
     assert not errors, errors[:5]
     assert len(set(sids.values())) == n
+
+
+def test_truncated_catalogue_is_one_line_naming_the_file(tmp_path):
+    import shutil
+
+    from harness.data import DataFormatError
+
+    from envs.webshop.env import WebShop
+
+    for f in FIX.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    items = tmp_path / "items_shuffle_1000.json"
+    items.write_bytes(items.read_bytes()[:300])
+    env = WebShop(files_dir=str(tmp_path), startup_timeout=120)
+    try:
+        with pytest.raises(DataFormatError, match=r"items_shuffle_1000\.json is not valid JSON") as info:
+            env.load("test", 2)
+        assert "\n" not in str(info.value)
+    finally:
+        env.close()

@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.data import DataFile, DataMissingError, checksum_files
+from harness.data import DataFile, DataFormatError, DataMissingError, checksum_files
 from harness.environment import Environment, Executor
 from harness.options import EnvOption
 from harness.records import Task, ToolSpec, Trajectory
@@ -121,7 +121,7 @@ class WebShop(Environment):
 
     # -- server -----------------------------------------------------------------------------
     def _ensure_server(self) -> Any:
-        from envs.webshop.server import ServerProcess
+        from envs.webshop.server import ServerProcess, ServerStartError
         from envs.webshop.tools import Matcher, WebShopClient
 
         if self._client is not None and (self._server is None or self._server.alive()):
@@ -136,7 +136,13 @@ class WebShop(Environment):
             for opt, flag in (("search_backend", "--search-backend"), ("price_seed", "--price-seed"), ("tagger", "--tagger")):
                 if opt in self.options:
                     args += [flag, str(self.options[opt])]
-            self._server = ServerProcess(args, startup_timeout=float(self.options.get("startup_timeout", 600))).start()
+            try:
+                self._server = ServerProcess(args, startup_timeout=float(self.options.get("startup_timeout", 600))).start()
+            except ServerStartError as exc:  # a bad data file: the one line the server died with, naming it
+                prefix = "harness.data.DataFormatError: "
+                if exc.reason.startswith(prefix):
+                    raise DataFormatError(exc.reason.removeprefix(prefix)) from exc
+                raise
             url = self._server.url
         self._client = WebShopClient(url)
         self._info = self._client.info()

@@ -193,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class ServerStartError(RuntimeError):
-    """The server process exited or timed out before printing its port."""
+    """The server process exited or timed out before printing its port; ``reason`` is the last line of its
+    stderr (the exception that stopped it), e.g. ``harness.data.DataFormatError: data file ... is not valid JSON``."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ServerProcess:
@@ -226,10 +231,16 @@ class ServerProcess:
         line = _readline_with_timeout(self.proc, self.startup_timeout)
         if not line:
             err = ""
+            try:
+                self.proc.wait(timeout=5)  # stdout closed: the process is exiting; reap it to read why
+            except subprocess.TimeoutExpired:
+                pass
             if self.proc.poll() is not None and self.proc.stderr is not None:
                 err = self.proc.stderr.read()[-2000:]
             self.stop()
-            raise ServerStartError(f"WebShop server did not start: {err.strip() or 'timeout'}")
+            lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
+            reason = lines[-1] if lines else f"no reply within {self.startup_timeout:g} s"
+            raise ServerStartError(f"WebShop server did not start: {reason}", reason)
         self.info = json.loads(line)
         self.port = int(self.info["port"])
         # keep draining stderr so the child never blocks on a full pipe
