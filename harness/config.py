@@ -34,7 +34,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {p} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from exc
+        byte = exc.object[exc.start]
+        raise ConfigError(f"config file {p} is not UTF-8 text (byte {byte:#04x} at offset {exc.start})") from exc
     try:
         if p.suffix in (".yaml", ".yml"):
             import yaml
@@ -159,7 +160,8 @@ class EvalConfig(BaseModel):
         p = Path(v).expanduser()
         existing = next((a for a in (p, *p.parents) if a.exists()), None)  # the folder to create it in
         if existing is not None and not existing.is_dir():
-            raise ValueError(f"{v} is a file, not a directory" if existing == p else f"{v}: {existing} is a file, not a directory")
+            where = "" if existing == p else f": {existing}"
+            raise ValueError(f"{v}{where} is a file, not a directory")
         return v
 
 

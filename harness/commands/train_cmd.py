@@ -21,7 +21,8 @@ from harness.argtypes import add_alias, positive_int
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train Lumos / AgentTuning baselines or run MOAT joint alignment")
     p.add_argument("method", choices=["lumos", "agenttuning", "moat"], metavar="METHOD", help="lumos | agenttuning | moat")
-    p.add_argument("--preset", choices=["tiny", "cpu-small", "paper"], metavar="NAME", help="tiny | cpu-small | paper (default: cpu-small)")
+    p.add_argument("--preset", choices=["tiny", "cpu-small", "paper"], metavar="NAME",
+                   help="tiny | cpu-small | paper (default: cpu-small)")
     p.add_argument("--from", dest="from_run", metavar="RUN_DIR", help="moat: start from this finished `train lumos` run")
     p.add_argument("--output-dir", metavar="DIR",
                    help="run folder (default: $HARNESS_TRAIN_DIR/<method> or runs/train/<method>)")
