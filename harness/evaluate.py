@@ -75,7 +75,12 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
                 batch_size=plan.batch_size,
                 extra=plan.agent_extra,
             )
-            agent = producer_cls().build(options)
+            try:
+                agent = producer_cls().build(options)
+            except (ValueError, TypeError) as exc:  # a bad agent: option or model name
+                raise ConfigError(f"agent {agent_name}: {exc}") from exc
+            except OSError as exc:
+                raise ConfigError(f"agent {agent_name}: cannot load its model: {exc}") from exc
             try:
                 for bench in benchmarks:
                     env = envs[bench]

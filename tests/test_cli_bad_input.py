@@ -321,3 +321,25 @@ def test_every_builtin_env_declares_the_options_it_reads():
         read = set(re.findall(r"options\.get\(\s*\"(\w+)\"", src)) | set(re.findall(r"options\[\s*\"(\w+)\"", src))
         read |= set(re.findall(r"\(\"(\w+)\", \"--[\w-]+\"\)", src))  # webshop's server flag table
         assert read <= set(cls.options_spec), (name, read - set(cls.options_spec))
+
+
+@pytest.mark.parametrize(("error", "needle"), [(ValueError("mode must be one of ('iterative', 'one-pass')"), "mode must be"),
+                                               (OSError("no model at /nope"), "cannot load its model: no model at /nope")])
+def test_agent_that_refuses_its_options(capsys, monkeypatch, tmp_path, error, needle):
+    from agents.producers.oracle import OracleProducer
+
+    def build(self: object, options: object) -> None:
+        raise error
+
+    monkeypatch.setattr(OracleProducer, "build", build)
+    rc, err = _run(capsys, [*EVAL, "--limit", "1", "--output-dir", str(tmp_path / "runs")])
+    _assert_one_line(rc, err, "agent oracle", needle)
+
+
+def test_show_a_torn_results_file(capsys, tmp_path):
+    run = tmp_path / "oracle" / "gsm8k-test"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    (run / "results.json").write_text('{"agent": "ora')
+    rc, err = _run(capsys, ["show", str(run)])
+    _assert_one_line(rc, err, "results.json", "not a readable results file")

@@ -28,7 +28,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{paths.root} is not a run directory (no config.json)")
     out = Console()
     if paths.results.exists():
-        res = RunResult.model_validate_json(paths.results.read_text(encoding="utf-8"))
+        try:
+            res = RunResult.model_validate_json(paths.results.read_bytes())
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise ConfigError(f"{paths.results} is not a readable results file (torn or edited?); "
+                              f"rerun the run's command to rewrite it") from exc
         t = Table(title=f"{res.agent} on {res.benchmark}-{res.split} (v{res.benchmark_version}), n={res.n}/{res.n_original}")
         for col in ("metric", "mean", "stderr", "95% CI"):
             t.add_column(col)
