@@ -17,7 +17,16 @@ import json
 from pathlib import Path
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from harness.errors import ConfigError
 
@@ -135,7 +144,9 @@ class EvalConfig(BaseModel):
 
     @field_validator("agent", "env", mode="before")
     @classmethod
-    def _section(cls, v: Any) -> Any:
+    def _section(cls, v: Any, info: ValidationInfo) -> Any:
+        if info.field_name == "env" and isinstance(v, dict):  # `env: {gsm8k: }` (empty YAML section): no options
+            return {k: ({} if x is None else x) for k, x in v.items()}
         return {} if v is None else v
 
     @field_validator("env")
