@@ -343,3 +343,37 @@ def test_show_a_torn_results_file(capsys, tmp_path):
     (run / "results.json").write_text('{"agent": "ora')
     rc, err = _run(capsys, ["show", str(run)])
     _assert_one_line(rc, err, "results.json", "not a readable results file")
+
+
+# -- one spelling per concept; the old spellings stay as hidden aliases -------------------------------
+
+@pytest.mark.parametrize(
+    ("argv", "dest", "value"),
+    [
+        (["train", "lumos", "--output-dir", "d"], "output_dir", "d"),
+        (["train", "lumos", "--out", "d"], "output_dir", "d"),
+        (["train", "lumos", "--export-dir", "e"], "export_dir", "e"),
+        (["train", "lumos", "--export", "e"], "export_dir", "e"),
+        (["leaderboard", "--runs-dir", "a", "--runs", "b"], "runs_dir", ["a", "b"]),
+        (["leaderboard", "--output", "x.md"], "output", "x.md"),
+        (["leaderboard", "--out", "x.md"], "output", "x.md"),
+        (["eval", "--output-dir", "r"], "output_dir", "r"),
+    ],
+)
+def test_new_and_old_spellings_parse_to_the_same_option(argv, dest, value):
+    from harness.cli import build_parser
+
+    assert getattr(build_parser().parse_args(argv), dest) == value
+
+
+def test_help_shows_only_the_new_spellings(capsys):
+    import re
+
+    for command, new, old in [("train", ["--output-dir", "--export-dir"], ["--out", "--export"]),
+                              ("leaderboard", ["--runs-dir", "--output"], ["--runs", "--out"])]:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        shown = set(re.findall(r"--[a-z][a-z0-9-]*", text))
+        assert set(new) <= shown and not set(old) & shown, (command, shown)
+        assert "(default " not in text  # one style: "(default: X)"
