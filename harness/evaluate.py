@@ -9,8 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.agent import AgentOptions
-from harness.data import DataFormatError
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UserError
 from harness.options import check_env_options
 from harness.records import RunResult
 from harness.registry import AGENTS, ENVS, UnknownNameError
@@ -59,7 +58,7 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
             options = check_env_options(env_cls, plan.env_options.get(bench, {}))
             try:
                 envs[bench] = env_cls(data_dir=plan.data_dir, **options)
-            except (ConfigError, DataFormatError):
+            except UserError:
                 raise
             except (ValueError, TypeError) as exc:  # the environment refused an option value
                 raise ConfigError(f"env options for {bench}: {exc}") from exc
@@ -77,6 +76,8 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
             )
             try:
                 agent = producer_cls().build(options)
+            except UserError:
+                raise
             except (ValueError, TypeError) as exc:  # a bad agent: option or model name
                 raise ConfigError(f"agent {agent_name}: {exc}") from exc
             except OSError as exc:
