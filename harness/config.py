@@ -195,7 +195,8 @@ def validation_message(exc: ValidationError, sources: dict[str, str], where: str
     else:
         where = _flag(key) + "".join(f".{x}" for x in loc[1:])
     if err["type"] not in ("value_error",) and "input" in err and not isinstance(err["input"], (dict, list)):
-        msg += f" (got {err['input']!r})"
+        got = repr(err["input"])
+        msg += f" (got {got if len(got) <= 60 else got[:57] + '...'})"
     return f"{where}: {msg}"
 
 

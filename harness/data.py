@@ -140,13 +140,13 @@ def read_json(path: str | Path) -> Any:
 def read_jsonl(path: str | Path, limit: int | None = None) -> list[Any]:
     """The first ``limit`` non-blank lines of a JSON-lines data file, each parsed; errors name file and line."""
     p = Path(path)
-    lines = (ln for ln in read_text(p).split("\n") if ln.strip())
+    lines = ((i, ln) for i, ln in enumerate(read_text(p).split("\n"), 1) if ln.strip())
     out = []
-    for i, line in enumerate(islice(lines, limit), 1):
+    for i, line in islice(lines, limit):
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise DataFormatError(f"data file {p}: record {i} is not valid JSON ({exc.msg}); {_FIX}") from exc
+            raise DataFormatError(f"data file {p}: line {i} is not valid JSON ({exc.msg}); {_FIX}") from exc
     return out
 
 

@@ -150,7 +150,7 @@ def _data_dir(tmp_path: Path, kind: str) -> Path:
     elif kind == "not-utf8":
         target.write_bytes(GSM8K_ROW.encode() + b"\n\xff\xfe{}\n")
     elif kind == "truncated":
-        target.write_text(GSM8K_ROW + "\n" + GSM8K_ROW[:25])
+        target.write_text(GSM8K_ROW + "\n\n" + GSM8K_ROW[:25])  # the blank line 2 is skipped
     elif kind == "empty":
         target.write_text("")
     elif kind == "blank-lines":
@@ -167,7 +167,7 @@ def _data_dir(tmp_path: Path, kind: str) -> Path:
     [
         ("directory", ["test.jsonl", "is a directory"]),
         ("not-utf8", ["test.jsonl", "not UTF-8", "line 2"]),
-        ("truncated", ["test.jsonl", "record 2", "not valid JSON"]),
+        ("truncated", ["test.jsonl", "line 3", "not valid JSON"]),
         ("empty", ["gsm8k split test has no tasks", "empty"]),
         ("blank-lines", ["has no tasks"]),
         ("wrong-layout", ["gsm8k split test", "lacks the field 'question'"]),
