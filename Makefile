@@ -43,7 +43,7 @@ demo: setup
 	HARNESS_MOAT_RUN=training/shipped/moat HARNESS_LUMOS_RUN=training/shipped/lumos OMP_NUM_THREADS=1 \
 	  $(BIN)/harness eval --agents moat,lumos --benchmarks $(DEMO_BENCH) --limit $(DEMO_LIMIT) --batch-size 16 \
 	  --output-dir runs/demo
-	$(BIN)/harness leaderboard --runs runs/demo --no-reported --compare moat lumos --resamples 1000 \
+	$(BIN)/harness leaderboard --runs-dir runs/demo --no-reported --compare moat lumos --resamples 1000 \
 	  --title "Demo: MOAT vs Lumos on the first $(DEMO_LIMIT) $(DEMO_BENCH) tasks"
 	$(BIN)/python -m leaderboards.reproduce runs/demo $(DEMO_REF)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from importlib import import_module
+from typing import NoReturn
 
 from harness import __version__
 from harness.openmp import configure_openmp
@@ -27,15 +29,25 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line (``harness eval: error: ...``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description="Evaluate and train planner + grounder agent pairs.")
+    parser = OneLineParser(prog="harness", description="Evaluate and train planner + grounder agent pairs.")
     parser.add_argument("--version", action="version", version=f"moat-harness {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--debug", action="store_true", help="show the traceback behind an error message")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
         mod = import_module(module)
         p = mod.add_parser(sub)
         p.set_defaults(_run=mod.run)
+        if not any("--debug" in a.option_strings for a in p._actions):
+            p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         assert p.prog.endswith(name), f"{module} registered {p.prog}, expected {name}"
     return parser
 
@@ -43,22 +55,33 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     configure_openmp()  # before anything imports torch (see harness/openmp.py)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # name the sub-command whose options were mistyped, not the top-level parser
+        parser.exit(2, f"harness {args.command}: error: unrecognized arguments: {' '.join(extra)} "
+                       f"(see `harness {args.command} --help`)\n")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    from harness.errors import UserError  # noqa: PLC0415 (keep startup light)
+    from harness.errors import UserError, one_line  # noqa: PLC0415 (keep startup light)
 
     try:
         return int(args._run(args) or 0)
     except UserError as exc:
-        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        print(f"harness {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; completed samples are on disk, rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: still one line, the traceback on --debug
+        if args.debug:
+            traceback.print_exc()
+        hint = "" if args.debug else " (rerun with --debug for the traceback)"
+        print(f"harness {args.command}: internal error: {type(exc).__name__}: {one_line(exc)}{hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,17 +8,25 @@ Resolution order: explicit ``--data-dir`` > ``$HARNESS_DATA_DIR`` > the user cac
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import urllib.request
 from dataclasses import dataclass
 from importlib import resources
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 
 class DataMissingError(FileNotFoundError):
     """A data file an environment needs is absent; the message says what to run."""
+
+
+class DataFormatError(ValueError):
+    """A data file is there but unusable (a directory, unreadable, not UTF-8, bad JSON, empty);
+    the message names the file and, where known, the line."""
 
 
 @dataclass(frozen=True)
@@ -112,3 +120,76 @@ def download(file: DataFile, data_dir: Path) -> Path:
         raise ValueError(f"checksum mismatch for {file.url}; expected sha256 {file.sha256}")
     tmp_path.replace(target)
     return target
+
+
+_FIX = "check it, or run `harness data verify` / `harness data download` for its benchmark"
+
+
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of a data file, or a :class:`DataFormatError` naming it."""
+    p = Path(path)
+    if p.is_dir():
+        raise DataFormatError(f"data file {p} is a directory, not a file")
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise DataFormatError(f"cannot read data file {p}: {exc.strerror}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataFormatError(f"data file {p} is not UTF-8 text (line {line}, byte offset {exc.start}); {_FIX}") from exc
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON data file, parsed; errors name the file, line and column."""
+    p = Path(path)
+    try:
+        return json.loads(read_text(p))
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"data file {p} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+                              f"{_FIX}") from exc
+
+
+def read_jsonl(path: str | Path, limit: int | None = None) -> list[Any]:
+    """The first ``limit`` non-blank lines of a JSON-lines data file, each parsed; errors name file and line."""
+    p = Path(path)
+    lines = ((i, ln) for i, ln in enumerate(read_text(p).split("\n"), 1) if ln.strip())
+    out = []
+    for i, line in islice(lines, limit):
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"data file {p}: line {i} is not valid JSON ({exc.msg}); {_FIX}") from exc
+    return out
+
+
+def load_tasks(env: Any, split: str, limit: int | None) -> list[Any]:
+    """``env.load(split, limit)`` with every data problem turned into one :class:`DataFormatError` line.
+
+    Built-in environments read through :func:`read_text` / :func:`read_json` / :func:`read_jsonl`, whose
+    messages name the file; a plug-in's own reading error is wrapped with its environment and split.
+    A split that yields no task is refused too (it would otherwise end as a ``nan`` metric)."""
+    try:
+        tasks = env.load(split, limit)
+    except (DataMissingError, DataFormatError):
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{env.name} split {split}: a data file under {env.data_dir} is not UTF-8 text "
+                              f"({exc.reason}); `harness data verify {env.name}` checks the files") from exc
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{env.name} split {split}: a data file under {env.data_dir} is not valid JSON "
+                              f"({exc.msg} at line {exc.lineno}); `harness data verify {env.name}` checks the files") from exc
+    except OSError as exc:
+        where = exc.filename or env.data_dir
+        raise DataFormatError(f"{env.name} split {split}: cannot read {where}: {exc.strerror or exc}") from exc
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        detail = f"a record lacks the field {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        raise DataFormatError(f"{env.name} split {split}: unexpected data layout under {env.data_dir} ({detail}); "
+                              f"`harness data verify {env.name}` checks the files") from exc
+    if not tasks:
+        hint = "limit 0" if limit == 0 else f"is its data file under {env.data_dir} empty?"
+        raise DataFormatError(f"{env.name} split {split} has no tasks ({hint})")
+    return tasks

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from harness.data import DataFile, locate, resolve_data_dir
 from harness.exemplars import Exemplar
+from harness.options import EnvOption
 from harness.records import ActionResult, Task, ToolSpec, Trajectory
 
 
@@ -55,6 +56,8 @@ class Environment(ABC):
     """Lumos formulation used for this benchmark: ``one-pass`` or ``iterative``."""
     max_rounds: ClassVar[int] = 10
     """Plan/ground round budget for iterative agents."""
+    options_spec: ClassVar[dict[str, EnvOption] | None] = None
+    """Options the ``env:`` section may hold (:mod:`harness.options`); ``None`` = undeclared, passed unchecked."""
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         self.data_dir = resolve_data_dir(data_dir)

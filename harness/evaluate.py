@@ -11,9 +11,10 @@ from typing import Any
 from rich.console import Console
 
 from harness.agent import AgentOptions
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UserError
+from harness.options import check_env_options
 from harness.records import RunResult
-from harness.registry import AGENTS, ENVS
+from harness.registry import AGENTS, ENVS, UnknownNameError
 from harness.runner import evaluate
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,21 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
     producers = {name: AGENTS.get(name) for name in plan.agents}
     results = []
     envs = {}
+    for name, opts in plan.env_options.items():  # every section is checked, also those of benchmarks not run
+        try:
+            check_env_options(ENVS.get(name), opts)
+        except UnknownNameError as exc:
+            raise ConfigError(f"env: section {name!r}: {exc}") from None
     try:
         for bench in benchmarks:
             env_cls = ENVS.get(bench)
-            envs[bench] = env_cls(data_dir=plan.data_dir, **plan.env_options.get(bench, {}))
+            options = check_env_options(env_cls, plan.env_options.get(bench, {}))
+            try:
+                envs[bench] = env_cls(data_dir=plan.data_dir, **options)
+            except UserError:
+                raise
+            except (ValueError, TypeError) as exc:  # the environment refused an option value
+                raise ConfigError(f"env options for {bench}: {exc}") from exc
             split = plan.split or env_cls.default_split
             if split not in env_cls.splits:
                 raise ConfigError(f"{bench} has no split '{split}'; choose from {', '.join(env_cls.splits)}")
@@ -71,7 +83,14 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
                 batch_size=plan.batch_size,
                 extra=plan.agent_extra,
             )
-            agent = producer_cls().build(options)
+            try:
+                agent = producer_cls().build(options)
+            except UserError:
+                raise
+            except (ValueError, TypeError) as exc:  # a bad agent: option or model name
+                raise ConfigError(f"agent {agent_name}: {exc}") from exc
+            except OSError as exc:
+                raise ConfigError(f"agent {agent_name}: cannot load its model: {exc}") from exc
             try:
                 for bench in benchmarks:
                     env = envs[bench]

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import stats
 from harness.agent import Agent
+from harness.data import load_tasks
 from harness.environment import Environment
 from harness.exemplars import digest as exemplar_digest
 from harness.exemplars import env_exemplars
@@ -156,7 +157,7 @@ def evaluate(
     """Run ``agent`` on ``env``/``split`` and return the aggregated result (also on disk)."""
     console = console or Console(stderr=True)
     random.seed(seed)
-    tasks = env.load(split, limit)
+    tasks = load_tasks(env, split, limit)  # data problems -> one DataFormatError line
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{env.name}/{split} has duplicate task ids; resume needs unique ids")

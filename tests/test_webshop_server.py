@@ -176,3 +176,203 @@ def test_stop_kills_process_and_start_failure_is_clear(tmp_path):
     with pytest.raises(ServerStartError, match="did not start"):
         bad.start()
     assert not bad.alive()
+
+
+# -- hostile input: every malformed request is a 4xx with a short JSON message, never a 500 ---------------
+
+@pytest.fixture(scope="module")
+def app_client(site):
+    from envs.webshop.server import create_app
+
+    return create_app(site).test_client()
+
+
+def _sid(app_client) -> str:
+    r = app_client.post("/api/sessions", json={"goal": 0})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["session_id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "needle"),
+    [
+        ("post", "/api/sessions", b"[1, 2]", 400, "JSON object"),
+        ("post", "/api/sessions", b'"goal"', 400, "JSON object"),
+        ("post", "/api/sessions", b"{not json", 400, "not valid JSON"),
+        ("post", "/api/sessions", b"\xff\xfe", 400, "not valid JSON"),
+        ("post", "/api/sessions", b'{"goal": null}', 400, "'goal' must be a whole number"),
+        ("post", "/api/sessions", b'{"goal": [1]}', 400, "'goal' must be a whole number"),
+        ("post", "/api/sessions", b'{"goal": {"a": 1}}', 400, "'goal' must be a whole number"),
+        ("post", "/api/sessions", b'{"goal": "3"}', 400, "'goal' must be a whole number"),
+        ("post", "/api/sessions", b'{"goal": true}', 400, "'goal' must be a whole number"),
+        ("post", "/api/sessions", b'{"goal": 1.5}', 400, "'goal' must be a whole number"),
+        ("post", "/api/sessions", b'{"goal": 0, "kind": []}', 400, "'kind' must be a string"),
+        ("post", "/api/sessions", b'{"goal": 0, "kind": "nope"}', 400, "unknown goal kind"),
+        ("post", "/api/sessions", b'{"goal": 999999}', 404, "out of range"),
+        ("post", "/api/sessions", b'{"goal": -1}', 404, "out of range"),
+        ("post", "/api/sessions", b'{"goal": 0, "session_id": "mine"}', 400, "made by the server"),
+        ("post", "/api/sessions", b'{"goal": 0, "colour": 1}', 400, "unknown field"),
+        ("get", "/api/goals?start=abc", None, 400, "'start' must be a whole number"),
+        ("get", "/api/goals?stop=1e3", None, 400, "'stop' must be a whole number"),
+        ("get", "/api/goals?kind=nope", None, 400, "unknown goal kind"),
+        ("get", "/new/999999", None, 404, "out of range"),
+        ("get", "/new/0?kind=nope", None, 400, "unknown goal kind"),
+        ("get", "/s/%0D%0ALocation:%20evil", None, 404, "unknown session"),
+        ("post", "/s/abc%0D%0Adef/act", None, 404, "unknown session"),
+        ("get", "/api/sessions/" + "0" * 32, None, 404, "unknown session"),
+        ("post", "/api/sessions/%0D%0A/step", b'{"action": "search[x]"}', 404, "unknown session"),
+        ("get", "/no/such/route", None, 404, "not found"),
+        ("put", "/api/sessions", None, 405, "not allowed"),
+    ],
+)
+def test_malformed_request_is_a_4xx_with_a_message(app_client, method, path, body, status, needle):
+    r = getattr(app_client, method)(path, data=body, content_type="application/json")
+    assert r.status_code == status, (r.status_code, r.data[:300])
+    err = r.get_json()["error"]
+    assert needle.lower() in err.lower()
+    assert len(err) < 400 and "\n" not in err and "\r" not in err
+    assert "Location" not in r.headers
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [(b"[1]", "JSON object"), (b"{}", "'action' is required"), (b'{"action": 5}', "'action' must be a string"),
+     (b'{"action": ["click[x]"]}', "'action' must be a string"), (b'{"action": null}', "'action' is required"),
+     (b'{"action": "click[x]", "session_id": "x"}', "made by the server")],
+)
+def test_malformed_step_body_is_a_400(app_client, body, needle):
+    sid = _sid(app_client)
+    r = app_client.post(f"/api/sessions/{sid}/step", data=body, content_type="application/json")
+    assert r.status_code == 400 and needle in r.get_json()["error"]
+    assert app_client.post(f"/api/sessions/{sid}/step", json={"action": "search[shoe]"}).get_json()["valid"] is True
+
+
+def test_session_ids_are_server_made_and_distinct(app_client):
+    ids = {_sid(app_client) for _ in range(20)}
+    assert len(ids) == 20 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_long_arguments_are_never_echoed_whole(app_client):
+    sid = _sid(app_client)
+    for action in ("click[" + "x" * 1500 + "]", "jump[" + "y" * 1500 + "]", "search[" + "z" * 30_000 + "]"):
+        r = app_client.post(f"/api/sessions/{sid}/step", json={"action": action})
+        assert r.status_code == 200
+        out = r.get_json()
+        assert out["valid"] is False and len(out["message"]) < 400, out["message"][:500]
+    summary = app_client.get(f"/api/sessions/{sid}").get_json()
+    assert max(len(a) for a in summary["actions"]) < 2000
+    assert app_client.post(f"/api/sessions/{sid}/step", json={"action": "search[shoe]"}).get_json()["valid"] is True
+
+
+def test_request_size_is_capped(site):
+    from envs.webshop.server import create_app
+
+    small = create_app(site, max_body=1024).test_client()
+    r = small.post("/api/sessions", data=b'{"goal": 0, "kind": "' + b"h" * 4096 + b'"}', content_type="application/json")
+    assert r.status_code == 413 and "error" in r.get_json()
+
+
+def test_real_server_refuses_a_large_body_and_keeps_serving(server):
+    import http.client
+    import json as _json
+
+    for chunked in (False, True):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        body = b'{"goal": 0, "kind": "' + b"h" * (5 << 20) + b'"}'
+        if chunked:
+            conn.request("POST", "/api/sessions", body=iter([body[i : i + 65536] for i in range(0, len(body), 65536)]),
+                         headers={"Content-Type": "application/json"}, encode_chunked=True)
+        else:
+            conn.request("POST", "/api/sessions", body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 413, (chunked, resp.status)
+        assert "error" in _json.loads(resp.read())
+        conn.close()
+    assert WebShopClient(server.url).reset(0)["session_id"]
+
+
+def test_client_turns_a_4xx_into_a_tool_error(server):
+    from envs.actions import ToolError
+
+    c = WebShopClient(server.url)
+    with pytest.raises(ToolError, match="404"):
+        c.step("f" * 32, "search[x]")
+    with pytest.raises(ToolError, match="400"):
+        c.request("POST", "/api/sessions", {"goal": None})
+
+
+def test_idle_sessions_are_evicted_ttl_then_least_recently_used(site, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(site, "clock", lambda: now[0])
+    monkeypatch.setattr(site, "sessions", {})
+    monkeypatch.setattr(site.config, "session_ttl", 60.0)
+    monkeypatch.setattr(site.config, "max_sessions", 3)
+    a, b, c = (site.reset(i)["session_id"] for i in range(3))
+    now[0] += 30
+    site.get(a)  # a is now the most recently used
+    d = site.reset(3)["session_id"]  # full: b, the least recently used, goes
+    assert set(site.sessions) == {a, c, d}
+    with pytest.raises(KeyError, match="evicted"):
+        site.step(b, "search[x]")
+    now[0] += 45  # c (idle 75 s) is past the TTL, a (45 s) and d (45 s) are not
+    with pytest.raises(KeyError):
+        site.get(c)
+    assert site.step(a, "search[x]")["valid"] is True
+    now[0] += 61
+    site.reset(4)  # every older session is idle past the TTL
+    assert len(site.sessions) == 1
+    assert site.info()["evicted_sessions"] >= 4
+
+
+def test_48_concurrent_sessions_with_server_made_ids_no_cross_talk(server):
+    """48 clients at once (reset, search, open the item, buy): each ends on its own goal's product."""
+    n = 48
+    goals = WebShopClient(server.url).goals("human", 0, 30)["goals"]
+    errors: list[str] = []
+    sids: dict[int, str] = {}
+    barrier = threading.Barrier(n)
+
+    def worker(i: int) -> None:
+        c = WebShopClient(server.url)
+        g = goals[i % len(goals)]
+        try:
+            barrier.wait(60)
+            sid = c.reset(i % len(goals))["session_id"]
+            sids[i] = sid
+            for a in (f"search[{g['name']}]", f"click[{g['asin'].lower()}]", "click[buy now]"):
+                r = c.step(sid, a)
+                if not r["valid"]:
+                    errors.append(f"{i}: {a}: {r['message']}")
+            s = c.summary(sid)
+            if s["asin"] != g["asin"] or s["goal_idx"] != i % len(goals):
+                errors.append(f"{i}: bought {s['asin']} for goal {s['goal_idx']}")
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(f"{i}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:5]
+    assert len(set(sids.values())) == n
+
+
+def test_truncated_catalogue_is_one_line_naming_the_file(tmp_path):
+    import shutil
+
+    from harness.data import DataFormatError
+
+    from envs.webshop.env import WebShop
+
+    for f in FIX.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    items = tmp_path / "items_shuffle_1000.json"
+    items.write_bytes(items.read_bytes()[:300])
+    env = WebShop(files_dir=str(tmp_path), startup_timeout=120)
+    try:
+        with pytest.raises(DataFormatError, match=r"items_shuffle_1000\.json is not valid JSON") as info:
+            env.load("test", 2)
+        assert "\n" not in str(info.value)
+    finally:
+        env.close()

@@ -69,7 +69,7 @@ class RunDir:
             if self.data.get("config_hash") != h or self.data.get("kind") != kind:
                 raise TrainConfigMismatchError(
                     f"{self.root} already holds a '{self.data.get('kind')}' run with config hash "
-                    f"{self.data.get('config_hash')} (this one: {h}); use another --out or remove the folder"
+                    f"{self.data.get('config_hash')} (this one: {h}); use another --output-dir or remove the folder"
                 )
             log.info("resuming %s run in %s (stages done: %s)", kind, self.root,
                      ", ".join(k for k, v in self.data["stages"].items() if v.get("status") == "done") or "none")

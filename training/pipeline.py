@@ -150,13 +150,13 @@ def link_from(run: RunDir, source_root: Path) -> None:
     source_root = source_root.resolve()
     manifest_path = source_root / "manifest.json"
     if not manifest_path.exists():
-        raise TrainSetupError(f"--from {source_root}: no manifest.json; run `harness train lumos --out {source_root}`")
+        raise TrainSetupError(f"--from {source_root}: no manifest.json; run `harness train lumos --output-dir {source_root}`")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     needed = ("data", "base", "lumos_planner", "lumos_grounder")
     missing = [s for s in needed if manifest["stages"].get(s, {}).get("status") != "done"]
     if missing:
         raise TrainSetupError(f"{source_root} is not a finished cold-start run (missing stages: {', '.join(missing)}); "
-                         f"run `harness train lumos --out {source_root}` first")
+                         f"run `harness train lumos --output-dir {source_root}` first")
 
     def link() -> dict[str, Any]:
         from training.manifest import resolve_output

@@ -38,7 +38,7 @@ def locate_run(method: str, run: str | None = None) -> tuple[Path, dict[str, Any
         log.info("no %s run of your own at %s: using the shipped export %s", method, default_train_root() / method, root)
     manifest_path = root / "manifest.json"
     hint = (f"train it first: `harness train {method} --preset cpu-small`"
-            + (f" --out {root}" if run else "")
+            + (f" --output-dir {root}" if run else "")
             + " (or point the producer at a run with `--config` agent option `run: PATH`, or set HARNESS_TRAIN_DIR)")
     if not manifest_path.exists():
         raise TrainedRunMissingError(f"no trained '{method}' run at {root.resolve()}: {hint}")

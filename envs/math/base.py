@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from harness.data import checksum_files, require
 from harness.environment import Environment, Executor
+from harness.options import EnvOption
 from harness.records import SampleStatus, Task, ToolSpec, Trajectory
 
 from envs.math.code import CodeTool
@@ -41,6 +42,12 @@ class MathEnvironment(Environment):
     mode: ClassVar[str] = "one-pass"
     paper_n: ClassVar[dict[str, int]] = {}
     """Default number of tasks per split (the paper's evaluation subset); ``limit`` overrides."""
+    options_spec: ClassVar[dict[str, EnvOption] | None] = {
+        "isolation": EnvOption(str, "how sympy runs (the constructor checks the value)"),
+        "tool_timeout": EnvOption(float, "seconds per maths tool call"),
+        "code_model": EnvOption(str, "model writing Python for Code"),
+        "code_backend": EnvOption(str, "backend of code_model"),
+    }
 
     def __init__(self, data_dir: Any = None, **options: Any) -> None:
         super().__init__(data_dir, **options)

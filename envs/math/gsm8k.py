@@ -8,11 +8,9 @@ removed. Gold trajectories are converted from the solutions' calculator annotati
 
 from __future__ import annotations
 
-import json
-from itertools import islice
 from typing import ClassVar
 
-from harness.data import DataFile
+from harness.data import DataFile, read_jsonl
 from harness.records import Task
 
 from envs.math.base import MathEnvironment
@@ -53,21 +51,19 @@ class GSM8K(MathEnvironment):
         path = self._path(split)
         n = self._count(split, limit)
         tasks = []
-        with open(path, encoding="utf-8") as f:
-            for i, line in enumerate(islice(f, n)):
-                row = json.loads(line)
-                question = row["question"].strip()
-                gold_traj = gsm8k_trajectory(question, row["answer"])
-                tasks.append(
-                    Task(
-                        id=f"gsm8k-{split}-{i}",
-                        question=question,
-                        gold=gsm8k_gold(row["answer"]),
-                        gold_plan=gold_traj.subgoals if gold_traj else None,
-                        gold_actions=gold_traj.actions if gold_traj else None,
-                        meta={"index": i},
-                    )
+        for i, row in enumerate(read_jsonl(path, n)):
+            question = row["question"].strip()
+            gold_traj = gsm8k_trajectory(question, row["answer"])
+            tasks.append(
+                Task(
+                    id=f"gsm8k-{split}-{i}",
+                    question=question,
+                    gold=gsm8k_gold(row["answer"]),
+                    gold_plan=gold_traj.subgoals if gold_traj else None,
+                    gold_actions=gold_traj.actions if gold_traj else None,
+                    meta={"index": i},
                 )
+            )
         return tasks
 
     def notes(self, split: str) -> list[str]:

@@ -6,10 +6,9 @@ Question``; gold = ``str(int(Answer))``; the gold trajectory comes from the ``Eq
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar
 
-from harness.data import DataFile
+from harness.data import DataFile, read_json
 from harness.records import Task
 
 from envs.math.base import MathEnvironment
@@ -42,7 +41,7 @@ class SVAMP(MathEnvironment):
 
     def load(self, split: str, limit: int | None = None) -> list[Task]:
         path = self._path(split)
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        rows = read_json(path)
         n = self._count(split, limit)
         tasks = []
         for i, row in enumerate(rows[:n]):

@@ -39,6 +39,7 @@ from envs.qa.reader import Reader
 from envs.qa.tools import TOOL_SPECS, QAToolbox
 from harness.data import checksum_files
 from harness.environment import Environment, Executor
+from harness.options import EnvOption
 from harness.records import ActionResult, SampleStatus, Task, ToolSpec, Trajectory
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,16 @@ class QAEnvironment(Environment):
     domain = "qa"
     yes_no: ClassVar[bool] = False
     """StrategyQA: the final question gets " Must answer yes/no."."""
+    options_spec: ClassVar[dict[str, EnvOption] | None] = {
+        "reader": EnvOption(str, "QA reader model id or path"),
+        "reader_backend": EnvOption(str, "backend of the reader"),
+        "reader_chat": EnvOption(str, "auto | lumos | raw"),
+        "reader_prefill": EnvOption((bool, str), "start answers with 'Answer:'"),
+        "reader_max_tokens": EnvOption(int, "generation cap per reader call"),
+        "reader_options": EnvOption(dict, "extra backend keyword arguments"),
+        "knowledge": EnvOption(str, "knowledge source"),
+        "final_answer": EnvOption(str, "how the prediction is taken", choices=tuple(FINAL_MODES)),
+    }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)

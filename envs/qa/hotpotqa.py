@@ -8,7 +8,6 @@ distractor paragraphs are in the data dir (every one has a gold trajectory). Tas
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from envs.qa.base import QAEnvironment
 from envs.qa.gold import hotpotqa_gold
 from envs.qa.knowledge import HOTPOTQA_FILE
 from envs.qa.metrics import exact_match, f1_score
-from harness.data import DataFile, require
+from harness.data import DataFile, read_json, read_jsonl, require
 from harness.records import Task, Trajectory
 
 SIMPLIFIED = "hotpotqa/hotpot_dev_v1_simplified.json"
@@ -27,11 +26,8 @@ LUMOS_N = 100
 @lru_cache(maxsize=4)
 def _distractor_records(path: str, mtime: float) -> dict[int, dict[str, Any]]:
     out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                out[int(rec["dev_index"])] = rec
+    for rec in read_jsonl(path):
+        out[int(rec["dev_index"])] = rec
     return out
 
 
@@ -75,7 +71,7 @@ class HotpotQA(QAEnvironment):
             require(self.data_dir, HOTPOTQA_FILE)
             rows = [(i, contexts[i]) for i in sorted(contexts)]
         else:
-            data = json.loads(require(self.data_dir, SIMPLIFIED).read_text(encoding="utf-8"))
+            data = read_json(require(self.data_dir, SIMPLIFIED))
             rows = list(enumerate(data[:LUMOS_N] if split == "lumos" else data))
         if limit is not None:
             rows = rows[:limit]

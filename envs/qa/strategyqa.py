@@ -12,7 +12,6 @@ Metrics: ``accuracy`` = Lumos' rule (``"yes" in answer.lower()`` vs the gold boo
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from envs.qa.base import QAEnvironment
 from envs.qa.gold import facts_reached, strategyqa_gold
 from envs.qa.knowledge import default_knowledge
 from envs.qa.metrics import gold_bool, yes_no_lenient, yes_no_strict
-from harness.data import DataFile, require
+from harness.data import DataFile, read_json, require
 from harness.records import Task, Trajectory
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ class StrategyQA(QAEnvironment):
         return [self.data_dir / f for f in files]
 
     def _records(self, rel: str) -> list[dict[str, Any]]:
-        return json.loads(require(self.data_dir, rel).read_text(encoding="utf-8"))
+        return read_json(require(self.data_dir, rel))
 
     def _query_ok(self) -> Any:
         """Gold-query check against the default corpus (None when it cannot be built)."""

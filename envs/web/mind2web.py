@@ -26,14 +26,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.web import metrics
-from harness.data import DataFile, DataMissingError, checksum_files
+from harness.data import DataFile, DataMissingError, checksum_files, read_json
 from harness.environment import Environment, Executor
+from harness.options import EnvOption
 from harness.records import Task, ToolSpec, Trajectory
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("test_domain", "test_task", "test_website", "train")
 TOP_K = 50
+CANDIDATES = ("auto", "dataset", "ranker", "lumos", "all")
 _HF = "https://huggingface.co/datasets/osunlp/Mind2Web/resolve/main/"
 
 
@@ -86,6 +88,13 @@ class Mind2Web(Environment):
     mode = "iterative"
     max_rounds = 15
     description = "Mind2Web (Deng et al. 2023): predict element + operation per step; teacher-forced Lumos protocol."
+    options_spec = {
+        "files_dir": EnvOption(str, "folder holding the Mind2Web files directly"),
+        "top_k": EnvOption(int, "candidates per step"),
+        "candidates": EnvOption(str, "where a step's candidates come from", choices=CANDIDATES),
+        "ranker": EnvOption(str, "candidate ranker"),
+        "teacher_forcing": EnvOption(bool, "previous actions are the gold ones"),
+    }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
@@ -93,7 +102,7 @@ class Mind2Web(Environment):
         self.root = Path(files_dir).expanduser().resolve() if files_dir else self.data_dir / "mind2web"
         self.top_k = int(options.get("top_k", TOP_K))
         self.candidates = str(options.get("candidates", "auto"))
-        if self.candidates not in ("auto", "dataset", "ranker", "lumos", "all"):
+        if self.candidates not in CANDIDATES:
             raise ValueError("mind2web option 'candidates' must be auto | dataset | ranker | lumos | all")
         self.ranker_spec = options.get("ranker")
         self.teacher_forcing = bool(options.get("teacher_forcing", True))
@@ -129,8 +138,7 @@ class Mind2Web(Environment):
             raise ValueError(f"mind2web has no split '{split}'; choose from {', '.join(SPLITS)}")
         records: list[dict[str, Any]] = []
         for path in self.split_files(split):
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            data = read_json(path)
             for rec in data:
                 for step in rec.get("actions", []):
                     step.pop("raw_html", None)  # large and unused

@@ -15,7 +15,6 @@ matching at least one query term. ``PyseriniSearch`` is the exact original (opti
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -24,6 +23,8 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
+
+from harness.data import read_json
 
 log = logging.getLogger(__name__)
 
@@ -59,21 +60,17 @@ def load_products(
     num_products: int | None = None,
 ) -> list[dict[str, Any]]:
     """Product records in file order (duplicates and bad asins skipped, as upstream)."""
-    with open(items_path, encoding="utf-8") as f:
-        raw = json.load(f)
-    with open(attrs_path, encoding="utf-8") as f:
-        attributes = json.load(f)
+    raw = read_json(items_path)  # errors name the file (and reach the harness as one line, see env.py)
+    attributes = read_json(attrs_path)
     human: dict[str, Any] = {}
     if human_path is not None and human_path.exists():
-        with open(human_path, encoding="utf-8") as f:
-            human = json.load(f)
+        human = read_json(human_path)
     reviews: dict[str, Any] = {}
     ratings: dict[str, Any] = {}
     if reviews_path is not None and reviews_path.exists():
-        with open(reviews_path, encoding="utf-8") as f:
-            for r in json.load(f):
-                reviews[r["asin"]] = r.get("reviews", [])
-                ratings[r["asin"]] = r.get("average_rating", "N.A.")
+        for r in read_json(reviews_path):
+            reviews[r["asin"]] = r.get("reviews", [])
+            ratings[r["asin"]] = r.get("average_rating", "N.A.")
     if num_products is not None:
         raw = raw[:num_products]
     products, seen = [], set()

@@ -18,8 +18,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.data import DataFile, DataMissingError, checksum_files
+from harness.data import DataFile, DataFormatError, DataMissingError, checksum_files
 from harness.environment import Environment, Executor
+from harness.options import EnvOption
 from harness.records import Task, ToolSpec, Trajectory
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,16 @@ class WebShop(Environment):
     max_rounds = 5
     """Lumos runs 10 half-rounds (5 plan + 5 ground)."""
     description = "WebShop (Yao et al. 2022): buy the product a goal describes on a simulated shop; reward in [0, 1]."
+    options_spec = {
+        "catalogue": EnvOption(str, "product catalogue", choices=("small", "all")),
+        "files_dir": EnvOption(str, "folder holding the WebShop files directly"),
+        "search_backend": EnvOption(str, "bm25s | pyserini"),
+        "price_seed": EnvOption(int, "seed of the product prices"),
+        "tagger": EnvOption(str, "noun tagger of the reward"),
+        "matcher": EnvOption(str, "FeatureRetrieve/Pick similarity model"),
+        "server_url": EnvOption(str, "an already running WebShop server"),
+        "startup_timeout": EnvOption(float, "seconds to wait for the server"),
+    }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
@@ -111,7 +122,7 @@ class WebShop(Environment):
 
     # -- server -----------------------------------------------------------------------------
     def _ensure_server(self) -> Any:
-        from envs.webshop.server import ServerProcess
+        from envs.webshop.server import ServerProcess, ServerStartError
         from envs.webshop.tools import Matcher, WebShopClient
 
         if self._client is not None and (self._server is None or self._server.alive()):
@@ -126,7 +137,13 @@ class WebShop(Environment):
             for opt, flag in (("search_backend", "--search-backend"), ("price_seed", "--price-seed"), ("tagger", "--tagger")):
                 if opt in self.options:
                     args += [flag, str(self.options[opt])]
-            self._server = ServerProcess(args, startup_timeout=float(self.options.get("startup_timeout", 600))).start()
+            try:
+                self._server = ServerProcess(args, startup_timeout=float(self.options.get("startup_timeout", 600))).start()
+            except ServerStartError as exc:  # a bad data file: the one line the server died with, naming it
+                prefix = "harness.data.DataFormatError: "
+                if exc.reason.startswith(prefix):
+                    raise DataFormatError(exc.reason.removeprefix(prefix)) from exc
+                raise
             url = self._server.url
         self._client = WebShopClient(url)
         self._info = self._client.info()

@@ -11,6 +11,10 @@ Routes
 - JSON (for agents): ``POST /api/sessions`` ``{goal, kind}`` -> state; ``POST /api/sessions/<sid>/step``
   ``{action}`` -> state + ``valid``, ``message``, ``reward_info``; ``GET /api/sessions/<sid>`` purchase
   summary; ``DELETE /api/sessions/<sid>``; ``GET /api/goals?kind=&start=&stop=``; ``GET /api/info``.
+
+Malformed requests get a 4xx and ``{"error": ...}`` (:mod:`envs.webshop.http_input`); session ids are
+made by the server; requests over ``--max-body`` bytes get 413; idle sessions are evicted (``--session-ttl``,
+``--max-sessions``).
 """
 
 from __future__ import annotations
@@ -28,16 +32,55 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from envs.webshop.http_input import MAX_BODY_BYTES, ClientError, clip, int_arg, int_field, json_object, str_field
+
 log = logging.getLogger(__name__)
 
 
-def create_app(site: Any) -> Any:
-    from flask import Flask, abort, jsonify, redirect, request
+def create_app(site: Any, max_body: int = MAX_BODY_BYTES) -> Any:
+    """The Flask app; every malformed request is a 4xx with a JSON ``{"error": ...}`` (see :mod:`http_input`)."""
+    from flask import Flask, jsonify, redirect, request
+    from werkzeug.exceptions import HTTPException
 
     app = Flask("webshop")
+    app.config["MAX_CONTENT_LENGTH"] = max_body
 
-    def _json_error(exc: Exception, code: int) -> Any:
-        return jsonify({"error": str(exc)}), code
+    @app.errorhandler(ClientError)
+    def _client_error(exc: ClientError) -> Any:
+        return jsonify({"error": str(exc)}), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if exc.code is None or exc.code < 400:  # routing redirects stay redirects
+            return exc
+        return jsonify({"error": exc.description}), exc.code
+
+    @app.errorhandler(Exception)
+    def _internal_error(exc: Exception) -> Any:
+        log.exception("WebShop server: unhandled error on %s %s", request.method, clip(request.path))
+        return jsonify({"error": f"internal error ({type(exc).__name__})"}), 500
+
+    def _body(allowed: tuple[str, ...]) -> dict[str, Any]:
+        # Content-Length over the cap is refused by Flask before this; a chunked body is read up to the
+        # cap, and one byte more is a 413 (werkzeug would otherwise hand over the truncated prefix)
+        data = request.stream.read(max_body)
+        if len(data) >= max_body and request.stream.read(1):
+            raise ClientError(f"request body over {max_body} bytes", 413)
+        return json_object(data, allowed)
+
+    def _session(call: Any, sid: str, *args: Any) -> Any:
+        try:
+            return call(sid, *args)
+        except KeyError as exc:
+            raise ClientError(str(exc.args[0]), 404) from None
+
+    def _reset(goal: int, kind: str) -> dict[str, Any]:
+        try:
+            return site.reset(goal, kind)
+        except KeyError as exc:
+            raise ClientError(str(exc.args[0]), 400) from None
+        except IndexError as exc:
+            raise ClientError(str(exc), 404) from None
 
     @app.get("/")
     def index() -> Any:
@@ -49,48 +92,33 @@ def create_app(site: Any) -> Any:
 
     @app.get("/new/<int:goal_idx>")
     def new_session(goal_idx: int) -> Any:
-        state = site.reset(goal_idx, request.args.get("kind", "human"))
-        return redirect(f"/s/{state['session_id']}")
+        state = _reset(goal_idx, request.args.get("kind", "human"))
+        return redirect(f"/s/{state['session_id']}")  # a server-made id: safe in a header
 
     @app.get("/s/<sid>")
     def show(sid: str) -> Any:
-        try:
-            return site.get(sid).html
-        except KeyError:
-            abort(404)
+        return _session(site.get, sid).html
 
     @app.post("/s/<sid>/act")
     def act(sid: str) -> Any:
         query = request.form.get("search_query")
         action = f"search[{query}]" if query else request.form.get("action", "")
-        try:
-            site.step(sid, action)
-        except KeyError:
-            abort(404)
-        return redirect(f"/s/{sid}")
+        state = _session(site.step, sid, action)
+        return redirect(f"/s/{state['session_id']}")
 
     @app.post("/api/sessions")
     def api_reset() -> Any:
-        body = request.get_json(force=True, silent=True) or {}
-        try:
-            return jsonify(site.reset(int(body.get("goal", 0)), body.get("kind", "human"), body.get("session_id")))
-        except (IndexError, KeyError, ValueError) as exc:
-            return _json_error(exc, 400)
+        body = _body(allowed=("goal", "kind"))
+        return jsonify(_reset(int_field(body, "goal", 0), str_field(body, "kind", "human")))
 
     @app.post("/api/sessions/<sid>/step")
     def api_step(sid: str) -> Any:
-        body = request.get_json(force=True, silent=True) or {}
-        try:
-            return jsonify(site.step(sid, str(body.get("action", ""))))
-        except KeyError as exc:
-            return _json_error(exc, 404)
+        body = _body(allowed=("action",))
+        return jsonify(_session(site.step, sid, str_field(body, "action")))
 
     @app.get("/api/sessions/<sid>")
     def api_summary(sid: str) -> Any:
-        try:
-            return jsonify(site.purchase_summary(sid))
-        except KeyError as exc:
-            return _json_error(exc, 404)
+        return jsonify(_session(site.purchase_summary, sid))
 
     @app.delete("/api/sessions/<sid>")
     def api_close(sid: str) -> Any:
@@ -100,10 +128,10 @@ def create_app(site: Any) -> Any:
     def api_goals() -> Any:
         kind = request.args.get("kind", "human")
         if kind not in site.goals:
-            return _json_error(KeyError(f"unknown goal kind '{kind}'"), 400)
+            raise ClientError(f"unknown goal kind '{clip(kind, 40)}'; choose from {', '.join(site.goals)}")
         goals = site.goals[kind]
-        start = int(request.args.get("start", 0))
-        stop = int(request.args.get("stop", len(goals)))
+        start = int_arg(request.args, "start", 0)
+        stop = int_arg(request.args, "stop", len(goals))
         out = []
         for i in range(max(0, start), min(stop, len(goals))):
             g = dict(goals[i])
@@ -133,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tagger", default="en_core_web_sm")
     p.add_argument("--show-attrs", action="store_true")
     p.add_argument("--port", type=int, default=0, help="0 = a free port")
+    p.add_argument("--session-ttl", type=float, default=3600.0, help="seconds before an idle session is evicted")
+    p.add_argument("--max-sessions", type=int, default=4096, help="sessions kept at most (least recently used go)")
+    p.add_argument("--max-body", type=int, default=MAX_BODY_BYTES, help="request size cap in bytes")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -146,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             items=args.items, attrs=args.attrs, human=args.human, reviews=args.reviews,
             num_products=args.num_products, search_backend=args.search_backend,
             price_seed=args.price_seed, show_attrs=args.show_attrs, tagger=args.tagger,
+            session_ttl=args.session_ttl, max_sessions=args.max_sessions,
         )
     )  # fmt: skip
-    server = make_server("127.0.0.1", args.port, create_app(site), threaded=True)
+    server = make_server("127.0.0.1", args.port, create_app(site, max_body=args.max_body), threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     print(json.dumps({"port": server.server_port, "pid": os.getpid(), **site.info()}), flush=True)
     try:
@@ -161,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class ServerStartError(RuntimeError):
-    """The server process exited or timed out before printing its port."""
+    """The server process exited or timed out before printing its port; ``reason`` is the last line of its
+    stderr (the exception that stopped it), e.g. ``harness.data.DataFormatError: data file ... is not valid JSON``."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ServerProcess:
@@ -194,10 +231,16 @@ class ServerProcess:
         line = _readline_with_timeout(self.proc, self.startup_timeout)
         if not line:
             err = ""
+            try:
+                self.proc.wait(timeout=5)  # stdout closed: the process is exiting; reap it to read why
+            except subprocess.TimeoutExpired:
+                pass
             if self.proc.poll() is not None and self.proc.stderr is not None:
                 err = self.proc.stderr.read()[-2000:]
             self.stop()
-            raise ServerStartError(f"WebShop server did not start: {err.strip() or 'timeout'}")
+            lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
+            reason = lines[-1] if lines else f"no reply within {self.startup_timeout:g} s"
+            raise ServerStartError(f"WebShop server did not start: {reason}", reason)
         self.info = json.loads(line)
         self.port = int(self.info["port"])
         # keep draining stderr so the child never blocks on a full pipe

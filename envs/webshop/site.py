@@ -5,6 +5,12 @@ Semantics follow ``web_agent_site/envs/web_agent_text_env.py`` (``WebAgentTextEn
 a clickable of the current page (else nothing happens and the step is reported invalid);
 ``click[buy now]`` ends the episode with the reward. One lock per session, so many sessions run
 concurrently in the threaded server.
+
+Hostile input: session ids are made here (32 hex digits; an id of another shape is simply unknown),
+an action longer than ``MAX_ACTION_CHARS`` is refused as an invalid step, messages quote at most
+``ECHO_CHARS`` of what they were sent, and idle sessions are evicted (``session_ttl`` seconds idle, at
+most ``max_sessions``, least recently used first), so a client that never closes its sessions cannot
+grow the server without bound.
 """
 
 from __future__ import annotations
@@ -23,12 +29,16 @@ from typing import Any
 from envs.webshop import pages
 from envs.webshop.engine import PRODUCT_WINDOW, SEARCH_RETURN_N, load_products, make_search_engine, product_prices
 from envs.webshop.goals import build_goals
+from envs.webshop.http_input import ECHO_CHARS, clip
 from envs.webshop.reward import get_reward
 
 log = logging.getLogger(__name__)
 
 SUB_PAGES = ("description", "features", "reviews", "attributes")
 _ACTION_RE = re.compile(r"(.+)\[(.+)\]", re.DOTALL)
+_SID_RE = re.compile(r"[0-9a-f]{32}")
+MAX_ACTION_CHARS = 2000
+"""Longer actions are invalid steps (Lumos' longest WebShop action is well under 200 characters)."""
 
 
 @dataclass
@@ -42,6 +52,9 @@ class SiteConfig:
     price_seed: int = 4
     show_attrs: bool = False
     tagger: str = "en_core_web_sm"
+    session_ttl: float = 3600.0
+    """Seconds a session may stay idle before it is evicted."""
+    max_sessions: int = 4096
 
 
 @dataclass
@@ -62,6 +75,7 @@ class Session:
     reward_info: dict[str, Any] | None = None
     actions: list[str] = field(default_factory=list)
     html: str = ""
+    last_used: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -91,8 +105,10 @@ class WebShopSite:
             self.goals[kind] = build_goals(self.products, self.prices, rng, human=human)
         self.engine = make_search_engine(config.search_backend, self.products)
         self.nouns = get_tagger(config.tagger)
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, Session] = {}  # insertion order = least recently used first
         self._lock = threading.Lock()
+        self.clock = time.monotonic
+        self.evicted = 0
         log.info(
             "WebShop site: %d products, %d human / %d synthetic goals, search=%s, tagger=%s (%.1fs)",
             len(self.products), len(self.goals["human"]), len(self.goals["synthetic"]),
@@ -108,29 +124,56 @@ class WebShopSite:
             "tagger": self.nouns.describe(),
             "price_seed": self.config.price_seed,
             "sessions": len(self.sessions),
+            "evicted_sessions": self.evicted,
+            "limits": {"max_action_chars": MAX_ACTION_CHARS, "session_ttl": self.config.session_ttl,
+                       "max_sessions": self.config.max_sessions},
         }
 
     def goal(self, kind: str, idx: int) -> dict[str, Any]:
+        if not isinstance(kind, str) or kind not in self.goals:
+            raise KeyError(f"unknown goal kind '{clip(kind)}'; choose from {', '.join(self.goals)}")
         goals = self.goals[kind]
+        if isinstance(idx, bool) or not isinstance(idx, int):
+            raise TypeError(f"goal index must be a whole number, got {type(idx).__name__}")
         if not 0 <= idx < len(goals):
             raise IndexError(f"goal index {idx} out of range for {len(goals)} {kind} goals")
         return goals[idx]
 
     # -- sessions ---------------------------------------------------------------------------
-    def reset(self, goal_idx: int, kind: str = "human", session_id: str | None = None) -> dict[str, Any]:
+    def reset(self, goal_idx: int, kind: str = "human") -> dict[str, Any]:
+        """A new episode under a fresh server-made id (clients never choose ids: one could take over another's)."""
         goal = self.goal(kind, goal_idx)
-        sid = session_id or uuid.uuid4().hex
-        session = Session(id=sid, goal_kind=kind, goal_idx=goal_idx, goal=goal)
+        sid = uuid.uuid4().hex
+        session = Session(id=sid, goal_kind=kind, goal_idx=goal_idx, goal=goal, last_used=self.clock())
         self._render(session)
         with self._lock:
+            self._evict(room_for=1)
             self.sessions[sid] = session
         return self.state(session)
 
+    def _evict(self, room_for: int = 0) -> None:
+        """Drop idle sessions past the TTL, then the least recently used beyond ``max_sessions`` (lock held)."""
+        deadline = self.clock() - self.config.session_ttl
+        for sid in [sid for sid, s in self.sessions.items() if s.last_used < deadline]:
+            del self.sessions[sid]
+            self.evicted += 1
+        while self.sessions and len(self.sessions) + room_for > self.config.max_sessions:
+            del self.sessions[next(iter(self.sessions))]
+            self.evicted += 1
+
     def get(self, sid: str) -> Session:
-        with self._lock:
-            session = self.sessions.get(sid)
+        session = None
+        if isinstance(sid, str) and _SID_RE.fullmatch(sid):
+            with self._lock:
+                session = self.sessions.pop(sid, None)
+                if session is not None and session.last_used < self.clock() - self.config.session_ttl:
+                    self.evicted += 1
+                    session = None
+                elif session is not None:
+                    session.last_used = self.clock()
+                    self.sessions[sid] = session  # re-inserted: most recently used last
         if session is None:
-            raise KeyError(f"unknown session '{sid}'")
+            raise KeyError(f"unknown session '{clip(sid, 40)}' (never made, closed, or evicted after being idle)")
         return session
 
     def close(self, sid: str) -> bool:
@@ -155,7 +198,11 @@ class WebShopSite:
     def step(self, sid: str, action: str) -> dict[str, Any]:
         session = self.get(sid)
         with session.lock:
-            valid, message = self._apply(session, action)
+            if len(action) > MAX_ACTION_CHARS:
+                valid, message = False, f"action of {len(action)} characters refused; the limit is {MAX_ACTION_CHARS}"
+                action = action[:ECHO_CHARS] + "..."
+            else:
+                valid, message = self._apply(session, action)
             session.actions.append(action)
             out = self.state(session)
         out.update(valid=valid, message=message, reward_info=session.reward_info if session.done else None)
@@ -171,10 +218,10 @@ class WebShopSite:
             self._render(s)
             return True, ""
         if name != "click" or arg is None:
-            return False, f"invalid action '{action}': use search[keywords] or click[value]"
+            return False, f"invalid action '{clip(action)}': use search[keywords] or click[value]"
         parsed = pages.parse(s.html)
         if arg not in parsed.kinds or arg == "search":
-            return False, f"'{arg}' is not clickable on this page; clickables: {parsed.clickables}"
+            return False, f"'{clip(arg)}' is not clickable on this page; clickables: {parsed.clickables}"
         kind = parsed.kinds[arg]
         if arg == "buy now":
             self._buy(s)

@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from envs.actions import (
     InvalidAction,
@@ -71,9 +71,12 @@ class WebShopClient:
                 self._local.conn = None
                 if attempt:
                     raise
-        out = json.loads(data or b"{}")
-        if resp.status >= 400:
-            raise ToolError(f"WebShop server {resp.status}: {out.get('error', data[:200])}")
+        try:
+            out = json.loads(data or b"{}")
+        except ValueError:
+            out = {"error": data[:200].decode("utf-8", "replace")}
+        if resp.status >= 400 or not isinstance(out, dict):
+            raise ToolError(f"WebShop server {resp.status}: {out.get('error') if isinstance(out, dict) else out}")
         return out
 
     def reset(self, goal: int, kind: str = "human") -> dict[str, Any]:
@@ -89,7 +92,7 @@ class WebShopClient:
         self.request("DELETE", f"/api/sessions/{sid}")
 
     def goals(self, kind: str, start: int, stop: int) -> dict[str, Any]:
-        return self.request("GET", f"/api/goals?kind={kind}&start={start}&stop={stop}")
+        return self.request("GET", "/api/goals?" + urlencode({"kind": kind, "start": start, "stop": stop}))
 
     def info(self) -> dict[str, Any]:
         return self.request("GET", "/api/info")

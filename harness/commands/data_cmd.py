@@ -12,9 +12,9 @@ from rich.table import Table
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="list, verify or download benchmark data")
-    p.add_argument("action", choices=["list", "verify", "download"])
-    p.add_argument("name", nargs="?", help="benchmark (default: all, except for download)")
-    p.add_argument("--data-dir", help="data folder (default: $HARNESS_DATA_DIR or the cache)")
+    p.add_argument("action", choices=["list", "verify", "download"], metavar="ACTION", help="list | verify | download")
+    p.add_argument("name", nargs="?", metavar="NAME", help="benchmark (default: all, except for download)")
+    p.add_argument("--data-dir", metavar="DIR", help="data folder (default: $HARNESS_DATA_DIR or the cache)")
     return p
 
 

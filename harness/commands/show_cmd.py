@@ -8,11 +8,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.argtypes import nonneg_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="summarise a run directory")
-    p.add_argument("run_dir", help="a <output-dir>/<agent>/<benchmark>-<split> folder")
-    p.add_argument("--samples", type=int, default=3, help="how many samples to print (default 3)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a <output-dir>/<agent>/<benchmark>-<split> folder")
+    p.add_argument("--samples", type=nonneg_int, default=3, metavar="N", help="samples to print (default: 3)")
     return p
 
 
@@ -26,7 +28,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{paths.root} is not a run directory (no config.json)")
     out = Console()
     if paths.results.exists():
-        res = RunResult.model_validate_json(paths.results.read_text(encoding="utf-8"))
+        try:
+            res = RunResult.model_validate_json(paths.results.read_bytes())
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise ConfigError(f"{paths.results} is not a readable results file (torn or edited?); "
+                              f"rerun the run's command to rewrite it") from exc
         t = Table(title=f"{res.agent} on {res.benchmark}-{res.split} (v{res.benchmark_version}), n={res.n}/{res.n_original}")
         for col in ("metric", "mean", "stderr", "95% CI"):
             t.add_column(col)

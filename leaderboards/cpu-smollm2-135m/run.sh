@@ -35,7 +35,7 @@ if [ "$STEP" = all ] || [ "$STEP" = eval ]; then
   ev --benchmarks webshop --limit "$N_WEBSHOP" --config "$HERE/webshop-fixture.yaml"
 fi
 if [ "$STEP" = all ] || [ "$STEP" = board ]; then
-  harness leaderboard --runs "$OUT" --out leaderboards/cpu-smollm2-135m.md --html --png --compare moat lumos \
+  harness leaderboard --runs-dir "$OUT" --output leaderboards/cpu-smollm2-135m.md --html --png --compare moat lumos \
     --preface "$HERE/preface.md" \
     --title "MOAT vs Lumos vs AgentTuning on SmolLM2-135M-Instruct (2-core CPU, cpu-small preset)"
 fi
