@@ -101,6 +101,7 @@ class QAEnvironment(Environment):
         "reader_options": EnvOption(dict, "extra backend keyword arguments"),
         "knowledge": EnvOption(str, "knowledge source"),
         "final_answer": EnvOption(str, "how the prediction is taken", choices=tuple(FINAL_MODES)),
+        "failed_trajectories": EnvOption(str, "wrong (the paper's protocol) | score", choices=FAILED_POLICIES),
     }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
