@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import resource
+import select
 import signal
 import struct
 import sys
@@ -124,6 +125,8 @@ def _install_guards(root: str) -> None:
             raise PermissionError(f"sandbox: {event} is not allowed")
         elif event == "ctypes.dlopen" and args and args[0] is not None:
             raise PermissionError("sandbox: loading native libraries is not allowed")
+        elif event == "os.chdir" and args and isinstance(args[0], int):
+            raise PermissionError("sandbox: os.chdir to a file descriptor is not allowed")
         elif event in path_index:
             for i in path_index[event]:
                 if i < len(args) and not _inside(root, args[i]):
@@ -173,25 +176,38 @@ def _send(fd: int, obj: dict) -> None:
         view = view[os.write(fd, view):]
 
 
-def _read_frame(fd: int, cap: int) -> dict | None:
-    """The first frame on ``fd`` (read to EOF, at most ``cap`` bytes kept); None when there is none."""
+def _collect(fd: int, pid: int, cap: int) -> tuple[list[dict], int]:
+    """Frames the user process ``pid`` sent on ``fd`` until it exited (its own forks may keep the
+    pipe open, so EOF is not waited for), and its wait status. At most ``cap`` bytes are kept."""
     buf = bytearray()
-    while True:
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            break
-        if len(buf) < cap:
+    status = None
+    while status is None:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(fd, 1 << 16)
+            if len(buf) < cap:
+                buf += chunk
+            if chunk:
+                continue
+        done, st = os.waitpid(pid, 0 if ready else os.WNOHANG)  # EOF: it is gone or going
+        if done:
+            status = st
+    os.set_blocking(fd, False)
+    with contextlib.suppress(BlockingIOError):
+        while len(buf) < cap and (chunk := os.read(fd, 1 << 16)):
             buf += chunk
-    if len(buf) < 4:
-        return None
-    (n,) = struct.unpack(">I", bytes(buf[:4]))
-    if len(buf) < 4 + n:
-        return None
-    try:
-        obj = json.loads(bytes(buf[4 : 4 + n]))
-    except ValueError:
-        return None
-    return obj if isinstance(obj, dict) else None
+    frames = []
+    while len(buf) >= 4:
+        (n,) = struct.unpack(">I", bytes(buf[:4]))
+        if len(buf) < 4 + n:
+            break
+        try:
+            obj = json.loads(bytes(buf[4 : 4 + n]))
+        except ValueError:
+            obj = None
+        frames.append(obj if isinstance(obj, dict) else {})
+        del buf[: 4 + n]
+    return frames, status
 
 
 _RESULT_KEYS = {"ok": bool, "has_value": bool, "value": str, "repr": str, "error": str}
@@ -251,11 +267,13 @@ def _run_isolated(req: dict, reply_fd: int, root: str) -> dict:
         finally:
             os._exit(0)
     os.close(w)
-    frame = _read_frame(r, 4 * cap + 65536)
+    frames, status = _collect(r, pid, 4 * cap + 65536)
     os.close(r)
-    _, status = os.waitpid(pid, 0)
-    if frame is None:
+    if not frames:
         return {"ok": False, "error": _death(status)}
+    if len(frames) > 1:
+        return {"ok": False, "error": "sandbox: the code wrote to the result channel itself; its result is void"}
+    frame = frames[0]
     res = {k: v for k, v in frame.items() if k in _RESULT_KEYS and isinstance(v, _RESULT_KEYS[k])}
     res["ok"] = bool(res.get("ok"))
     return res
