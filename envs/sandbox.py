@@ -105,6 +105,15 @@ def resolve_isolation(requested: str | None = None) -> str:
     return sandbox_bwrap.resolve(requested, [_ROOT])
 
 
+def isolation_note(kind: str) -> str:
+    """The run note saying what isolated model-written code (``kind`` from :func:`resolve_isolation`)."""
+    if kind == "bwrap":
+        return ("Sandbox: bwrap - model-written code and formulas ran under bubblewrap (no network, read-only "
+                "file system, size-capped tmpfs, own PID namespace, no environment, rlimits).")
+    return ("Sandbox: guard - bubblewrap was not used; model-written code ran under the in-process audit-hook "
+            "guard only, which is not a security boundary.")
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

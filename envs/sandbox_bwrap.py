@@ -39,7 +39,7 @@ _probe: tuple[bool, str] | None = None
 _warned = False
 
 
-class IsolationUnavailable(RuntimeError):
+class IsolationUnavailable(ValueError):
     """``bwrap`` was requested but cannot run here."""
 
 

@@ -10,7 +10,9 @@ Environment options (``env:`` section of ``harness eval --config``):
 - ``reader_options``: extra keyword arguments for the backend;
 - ``knowledge``: knowledge source (:func:`envs.qa.knowledge.load_knowledge`; default the union of
   HotpotQA paragraphs and StrategyQA facts);
-- ``final_answer``: ``decide`` (Lumos' ``decide_final_ans``) | ``last`` (value of the last variable).
+- ``final_answer``: ``decide`` (Lumos' ``decide_final_ans``) | ``last`` (value of the last variable);
+- ``sandbox``: ``auto`` | ``bwrap`` | ``guard``: what isolates the sympy ``Calculator`` worker and
+  ``Code`` runs (:mod:`envs.sandbox_bwrap`); the option holds the resolved kind afterwards.
 
 Models load lazily: the knowledge index on the first task, MiniLM on the first
 ``ParagraphRetrieve``, the reader on the first ``QA``.
@@ -28,6 +30,7 @@ from envs.qa.executor import FINAL_MODES, QAExecutor, execute_batch, finalize_ba
 from envs.qa.knowledge import DenseReranker, default_sources, load_knowledge, minilm_path
 from envs.qa.reader import Reader
 from envs.qa.tools import TOOL_SPECS, QAToolbox
+from envs.sandbox import isolation_note, resolve_isolation
 from harness.data import checksum_files
 from harness.environment import Environment, Executor
 from harness.records import ActionResult, Task, ToolSpec, Trajectory
@@ -46,14 +49,15 @@ class SympyCalculator:
     is cut off) as ``formula -> str``; raises when the formula is not plain arithmetic/logic
     (free symbols, parse errors), which sends the QA executor to Lumos' LLM calculator."""
 
-    def __init__(self) -> None:
+    def __init__(self, isolation: str | None = None) -> None:
         self._worker: Any = None
+        self.isolation = isolation
 
     def __call__(self, formula: str) -> str:
         from envs.sandbox import SandboxWorker
 
         if self._worker is None:
-            self._worker = SandboxWorker("envs.math.tools:handle")
+            self._worker = SandboxWorker("envs.math.tools:handle", isolation=self.isolation)
         reply = self._worker.call({"op": "Calculator", "arg": formula, "vars": {}})
         if "error" in reply or not reply.get("values"):
             raise ValueError(reply.get("error") or "no value")
@@ -68,11 +72,11 @@ class SympyCalculator:
             self._worker = None
 
 
-def _default_code(reader: Reader) -> Any:
+def _default_code(reader: Reader, isolation: str | None = None) -> Any:
     """The shared maths ``Code`` tool, writing code with the reader's model on first use."""
     from envs.math.code import make_code_tool
 
-    return make_code_tool(lambda: reader.backend)
+    return make_code_tool(lambda: reader.backend, isolation=isolation)
 
 
 class QAEnvironment(Environment):
@@ -94,6 +98,8 @@ class QAEnvironment(Environment):
         self.reader_max_tokens = int(options.get("reader_max_tokens", 100))
         self.reader_options = dict(options.get("reader_options") or {})
         self.knowledge_spec = options.get("knowledge", "default")
+        self.sandbox = resolve_isolation(options.get("sandbox"))
+        self.options["sandbox"] = self.sandbox  # the kind that runs, for the run identity
         self._toolbox: QAToolbox | None = None
         self._reader: Reader | None = None
 
@@ -124,8 +130,8 @@ class QAEnvironment(Environment):
                 knowledge=load_knowledge(self.knowledge_spec, self.data_dir),
                 reranker=DenseReranker(),
                 reader=self.reader,
-                calculator=SympyCalculator(),
-                code=_default_code(self.reader),
+                calculator=SympyCalculator(self.sandbox),
+                code=_default_code(self.reader, self.sandbox),
             )
         return self._toolbox
 
@@ -197,6 +203,7 @@ class QAEnvironment(Environment):
             ("Calculator = sympy first (Lumos: an LLM call), falling back to Lumos' LLM calculator when the "
             "formula is not arithmetic; Code = LLM-written function run in a sandbox (not implemented in Lumos)."),
             f"Final answer step: {self.final_mode} (run for every trajectory).",
+            isolation_note(self.sandbox),
         ]
 
     @staticmethod
