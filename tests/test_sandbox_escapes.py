@@ -345,3 +345,21 @@ def test_the_reply_frame_parser_drops_other_ids_and_rejects_oversized_frames():
     child.rbuf = bytearray(struct.pack(">I", sandbox.MAX_FRAME + 1))
     with pytest.raises(sandbox.SandboxError, match="exceeds"):
         child._frames()
+
+
+def test_a_bwrap_that_refuses_to_run_falls_back_with_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture):
+    fake = tmp_path / "bwrap"  # as where user namespaces are refused
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    sandbox_bwrap.reset_for_tests()
+    try:
+        with caplog.at_level("WARNING", logger="envs.sandbox_bwrap"):
+            assert sandbox.resolve_isolation("auto") == "guard"
+        assert "uid map: Permission denied" in caplog.text
+        with pytest.raises(sandbox_bwrap.IsolationUnavailable, match="cannot run here"):
+            sandbox.resolve_isolation("bwrap")
+    finally:
+        monkeypatch.undo()
+        sandbox_bwrap.reset_for_tests()
