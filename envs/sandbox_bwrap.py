@@ -86,7 +86,7 @@ def python_paths(extra: list[str]) -> list[str]:
 def argv(extra_paths: list[str], disk_mb: int) -> list[str]:
     """The ``bwrap ... --`` prefix; the command to run follows it."""
     root = os.geteuid() == 0
-    cmd = ["bwrap", "--die-with-parent", "--new-session", "--clearenv"]
+    cmd = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--clearenv"]
     if root:  # no user namespace: the child drops to nobody itself, keeping only these capabilities
         cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                 "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
