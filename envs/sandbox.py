@@ -234,9 +234,11 @@ class _Child:
         return frames
 
     def _pump(self, left: float) -> None:
-        fds = [fd for fd in (self.reply_fd, self.out_fd) if fd is not None]
-        ready, _, _ = select.select(fds, [], [], max(0.0, left))
-        for fd in ready:
+        poller = select.poll()  # not select(): a busy harness may hold fds above FD_SETSIZE
+        for fd in (self.reply_fd, self.out_fd):
+            if fd is not None:
+                poller.register(fd, select.POLLIN)
+        for fd, _event in poller.poll(max(0.0, left) * 1000):
             chunk = os.read(fd, 1 << 16)
             if fd == self.out_fd:
                 if chunk:
@@ -266,8 +268,10 @@ class _Child:
         while self.out_fd is not None and time.monotonic() < deadline:
             try:
                 self._pump(deadline - time.monotonic())
-            except SandboxError:
-                self.reply_fd = None  # the reply pipe closed: only output is left
+            except SandboxError:  # the reply pipe closed: only output is left
+                if self.reply_fd is not None:
+                    os.close(self.reply_fd)
+                    self.reply_fd = None
 
     def _death_reason(self) -> str:
         try:

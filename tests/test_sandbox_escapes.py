@@ -363,3 +363,19 @@ def test_a_bwrap_that_refuses_to_run_falls_back_with_its_reason(tmp_path: Path, 
     finally:
         monkeypatch.undo()
         sandbox_bwrap.reset_for_tests()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_calls_leak_no_file_descriptors(kind: str):
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    run_python("1", SMALL, isolation=kind)
+    before = fds()
+    for code in ("1", "1 / 0", "import os\nos._exit(3)", "print('x' * 100000)"):
+        run_python(code, SMALL, isolation=kind)
+    run_python("import time\ntime.sleep(5)", SandboxLimits(timeout_s=0.5), isolation=kind)
+    w = SandboxWorker("json:loads", SMALL, isolation=kind)
+    w.call("1")
+    w.close()
+    assert fds() == before
