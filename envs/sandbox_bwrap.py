@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,12 +63,25 @@ def _system_dirs() -> list[tuple[str, str]]:
     return out
 
 
+EXTRA_RO_PATHS: list[str] = []
+"""More host paths to show the sandbox read-only (a plug-in whose worker handler lives elsewhere)."""
+
+
+def _library_entry(p: str) -> bool:
+    """A ``sys.path`` entry that holds installed packages (not, say, the cwd of ``python -m``,
+    which may be a home directory full of secrets)."""
+    name = os.path.basename(p.rstrip("/"))
+    return name in ("site-packages", "dist-packages") or name.endswith(".zip") or bool(re.match(r"python3\.\d+$", name)) \
+        or name == "lib-dynload"
+
+
 def python_paths(extra: list[str]) -> list[str]:
-    """Directories the child Python needs to read: its installation, the venv, ``sys.path``
-    entries and ``extra`` (the harness source), minimal (a path under another one is dropped)."""
+    """Directories the child Python needs to read: its installation, the venv, the package dirs
+    of ``sys.path``, ``extra`` (the harness source) and :data:`EXTRA_RO_PATHS`; minimal (a path
+    under another one is dropped)."""
     cands = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              str(Path(sys.executable).parent), str(Path(os.path.realpath(sys.executable)).parent.parent)]
-    cands += [p for p in sys.path if p and os.path.isabs(p)] + list(extra)
+    cands += [p for p in sys.path if p and os.path.isabs(p) and _library_entry(p)] + list(extra) + EXTRA_RO_PATHS
     real: list[str] = []
     for p in cands:
         if not os.path.exists(p):

@@ -41,13 +41,13 @@ def bw(code: str, limits: SandboxLimits = SMALL) -> sandbox.SandboxResult:
 
 @pytest.fixture()
 def victim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A host file the sandbox can see (its directory is on sys.path, so it is bound read-only)."""
+    """A host file the sandbox can see (its directory is bound read-only)."""
     d = tmp_path / "visible"
     d.mkdir()
     (d / "victim.txt").write_text("original")
     d.chmod(0o777)  # writable for anyone: only the read-only mount stands in the way
     (d / "victim.txt").chmod(0o666)
-    monkeypatch.syspath_prepend(str(d))
+    monkeypatch.setattr(sandbox_bwrap, "EXTRA_RO_PATHS", [str(d)])
     return d / "victim.txt"
 
 
@@ -77,13 +77,16 @@ def test_writes_through_fds_links_fifos_and_shells_do_not_reach_the_host(victim:
 
 
 @needs_bwrap
-def test_the_sandbox_sees_no_host_files_but_its_own():
+def test_the_sandbox_sees_no_host_files_but_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     secret = Path(tempfile.gettempdir()) / f"harness-secret-{uuid.uuid4().hex}"
     secret.write_text("s3cret")
+    home = tmp_path / "home"  # as `python -m harness` started in a home directory: on sys.path, not shown
+    (home / ".ssh").mkdir(parents=True)
+    monkeypatch.syspath_prepend(str(home))
     try:
         r = bw(f"import os\nresult = (os.path.exists({str(secret)!r}), os.path.exists('/root/.ssh'), "
-               "os.path.exists('/etc/passwd'), sorted(os.listdir('/tmp')))")
-        assert r.ok and r.value == "(False, False, False, [])", r
+               f"os.path.exists({str(home / '.ssh')!r}), os.path.exists('/etc/passwd'), sorted(os.listdir('/tmp')))")
+        assert r.ok and r.value == "(False, False, False, False, [])", r
     finally:
         secret.unlink()
 
