@@ -26,16 +26,11 @@ guard (PEP 578: writes outside its directory, sockets, subprocesses, ``ctypes``,
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import secrets
-import select
 import shutil
-import signal
-import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,13 +41,15 @@ from typing import Any
 
 from envs import sandbox_bwrap
 from envs.sandbox_bwrap import IsolationUnavailable
+from envs.sandbox_process import MAX_FRAME, SandboxError, SandboxProcess, SandboxTimeout, pid_alive
+
+__all__ = ["MAX_FRAME", "SandboxError", "SandboxLimits", "SandboxResult", "SandboxTimeout", "SandboxWorker",
+           "isolation_note", "resolve_isolation", "run_python"]
 
 log = logging.getLogger(__name__)
 
 _CHILD = str(Path(__file__).with_name("_sandbox_child.py"))
 _ROOT = str(Path(__file__).resolve().parent.parent)
-MAX_FRAME = 8 * 1024 * 1024
-"""Largest reply frame accepted; a bigger length prefix is a broken protocol (the child is killed)."""
 _TMP_RE = re.compile(r"^harness-(?:sandbox|worker)-(\d+)-")
 _swept = False
 
@@ -92,14 +89,6 @@ class SandboxResult:
     output_truncated: bool = False
 
 
-class SandboxError(RuntimeError):
-    """The sandboxed process failed (could not start, died, broke the protocol)."""
-
-
-class SandboxTimeout(SandboxError):
-    """The sandboxed call ran past its wall-clock limit and was killed."""
-
-
 def resolve_isolation(requested: str | None = None) -> str:
     """``auto``/``bwrap``/``guard`` (None: ``$HARNESS_SANDBOX`` or ``auto``) -> ``bwrap`` or ``guard``."""
     return sandbox_bwrap.resolve(requested, [_ROOT])
@@ -112,16 +101,6 @@ def isolation_note(kind: str) -> str:
                 "file system, size-capped tmpfs, own PID namespace, no environment, rlimits).")
     return ("Sandbox: guard - bubblewrap was not used; model-written code ran under the in-process audit-hook "
             "guard only, which is not a security boundary.")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _sweep_stale_dirs() -> None:
@@ -137,7 +116,7 @@ def _sweep_stale_dirs() -> None:
         return
     for name in names:
         m = _TMP_RE.match(name)
-        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+        if m and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
@@ -153,170 +132,15 @@ def _child_env(tmp: str) -> dict[str, str]:
     }
 
 
-class _Output:
-    """Printed output: the first ``cap`` bytes and the last 4 KB (for error messages); the rest is dropped."""
-
-    def __init__(self, cap: int):
-        self.cap = cap
-        self.head = bytearray()
-        self.tail = b""
-        self.dropped = 0
-
-    def add(self, chunk: bytes) -> None:
-        room = self.cap - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-        self.dropped += max(0, len(chunk) - max(room, 0))
-        self.tail = (self.tail + chunk)[-4096:]
-
-    def text(self, chars: int) -> str:
-        return self.head.decode("utf-8", "replace")[:chars]
-
-    def last_line(self) -> str:
-        lines = self.tail.decode("utf-8", "replace").strip().splitlines()
-        return lines[-1][:300] if lines else ""
-
-
-class _Child:
-    """One sandboxed child: stdin (requests), fd 1/2 (one capped output pipe), the reply pipe (frames)."""
-
-    def __init__(self, kind: str, limits: SandboxLimits, prefix: str, out_cap: int):
-        self.kind = kind
-        self.tmp: str | None = None
-        self.out = _Output(out_cap)
-        self.rbuf = bytearray()
-        reply_r, reply_w = os.pipe()
-        out_r, out_w = os.pipe()
-        cmd = [sys.executable, "-I", "-X", "utf8", _CHILD, str(reply_w)]
-        try:
-            if kind == "bwrap":
-                cmd = sandbox_bwrap.argv([_ROOT], limits.disk_mb) + cmd
-                cwd, env = None, {}
-            else:
-                _sweep_stale_dirs()
-                self.tmp = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
-                cwd, env = self.tmp, _child_env(self.tmp)
-            self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=out_w, stderr=out_w, pass_fds=(reply_w,), cwd=cwd, env=env,
-                start_new_session=True,  # its own process group, killed as a whole
-            )
-        except BaseException:
-            for fd in (reply_r, out_r):
-                os.close(fd)
-            self._rm_tmp()
-            raise
-        finally:
-            os.close(reply_w)
-            os.close(out_w)
-        self.reply_fd: int | None = reply_r
-        self.out_fd: int | None = out_r
-
-    def send(self, obj: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(obj) + "\n").encode())
-        self.proc.stdin.flush()
-
-    def _frames(self) -> list[dict[str, Any]]:
-        frames = []
-        while len(self.rbuf) >= 4:
-            (n,) = struct.unpack(">I", bytes(self.rbuf[:4]))
-            if n > MAX_FRAME:
-                raise SandboxError(f"sandbox reply of {n} bytes exceeds the {MAX_FRAME} byte cap")
-            if len(self.rbuf) < 4 + n:
-                break
-            data, self.rbuf = bytes(self.rbuf[4 : 4 + n]), self.rbuf[4 + n :]
-            try:
-                obj = json.loads(data)
-            except ValueError as exc:
-                raise SandboxError(f"broken sandbox reply: {exc}") from exc
-            if isinstance(obj, dict):
-                frames.append(obj)
-        return frames
-
-    def _pump(self, left: float) -> None:
-        poller = select.poll()  # not select(): a busy harness may hold fds above FD_SETSIZE
-        for fd in (self.reply_fd, self.out_fd):
-            if fd is not None:
-                poller.register(fd, select.POLLIN)
-        for fd, _event in poller.poll(max(0.0, left) * 1000):
-            chunk = os.read(fd, 1 << 16)
-            if fd == self.out_fd:
-                if chunk:
-                    self.out.add(chunk)
-                else:
-                    os.close(fd)
-                    self.out_fd = None
-            elif chunk:
-                self.rbuf += chunk
-            else:
-                raise SandboxError(self._death_reason())
-
-    def reply(self, want: Any, deadline: float) -> dict[str, Any]:
-        """The frame whose ``id`` is ``want``; frames for other ids are dropped."""
-        while True:
-            for frame in self._frames():
-                if frame.get("id") == want:
-                    return frame
-                log.debug("sandbox: dropped a reply for request %r (waiting for %r)", frame.get("id"), want)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SandboxTimeout("timed out")
-            self._pump(left)
-
-    def drain(self, deadline: float) -> None:
-        """Read output until it ends (the child exited) or ``deadline``."""
-        while self.out_fd is not None and time.monotonic() < deadline:
-            try:
-                self._pump(deadline - time.monotonic())
-            except SandboxError:  # the reply pipe closed: only output is left
-                if self.reply_fd is not None:
-                    os.close(self.reply_fd)
-                    self.reply_fd = None
-
-    def _death_reason(self) -> str:
-        try:
-            code: int | None = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        if code is not None and self.kind == "bwrap" and code > 128:
-            code = -(code - 128)  # bwrap reports a signalled child as 128 + signal
-        if code is not None and code < 0:
-            sig = -code
-            if sig == signal.SIGXCPU:
-                return "killed: CPU time limit exceeded"
-            if sig == signal.SIGXFSZ:
-                return "killed: file size limit exceeded"
-            return f"killed by signal {signal.Signals(sig).name}"
-        tail = self.out.last_line()
-        return f"sandbox process exited with code {code}" + (f": {tail}" if tail else "")
-
-    def close(self) -> None:
-        """Kill the whole tree, close the pipes, remove the guard's temp dir."""
-        for kill in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
-            try:
-                kill()
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            log.warning("sandbox process %s did not exit", self.proc.pid)
-        if self.proc.stdin is not None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-        for name in ("reply_fd", "out_fd"):
-            fd = getattr(self, name)
-            if fd is not None:
-                os.close(fd)
-                setattr(self, name, None)
-        self._rm_tmp()
-
-    def _rm_tmp(self) -> None:
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
+def _spawn(kind: str, limits: SandboxLimits, prefix: str, out_cap: int) -> SandboxProcess:
+    """Start the child under ``kind``: bwrap (no host dir at all) or the guard (a host temp dir
+    named after this process, so a later harness can sweep it if this one is killed with -9)."""
+    cmd = [sys.executable, "-I", "-X", "utf8", _CHILD]
+    if kind == "bwrap":
+        return SandboxProcess(sandbox_bwrap.argv([_ROOT], limits.disk_mb) + cmd, kind, out_cap)
+    _sweep_stale_dirs()
+    tmp = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+    return SandboxProcess(cmd, kind, out_cap, cwd=tmp, env=_child_env(tmp), tmp=tmp)
 
 
 def _request(rid: Any, kind: str, limits: SandboxLimits, **extra: Any) -> dict[str, Any]:
@@ -357,7 +181,7 @@ def run_python(
     rid = secrets.token_hex(8)
     cap = limits.max_output_chars
     try:
-        child = _Child(kind, limits, "harness-sandbox-", out_cap=4 * cap)
+        child = _spawn(kind, limits, "harness-sandbox-", out_cap=4 * cap)
     except OSError as exc:
         return SandboxResult(ok=False, error=f"cannot start the sandbox: {exc}", isolation=kind)
     try:
@@ -369,7 +193,7 @@ def run_python(
                                  stdout=child.out.text(cap), seconds=time.perf_counter() - start, isolation=kind,
                                  output_truncated=child.out.dropped > 0)
         except (SandboxError, OSError) as exc:
-            why = str(exc) if isinstance(exc, SandboxError) else child._death_reason()
+            why = str(exc) if isinstance(exc, SandboxError) else child.death_reason()
             return SandboxResult(ok=False, error=why, timed_out="CPU time" in why, stdout=child.out.text(cap),
                                  seconds=time.perf_counter() - start, isolation=kind)
         child.drain(min(deadline, time.monotonic() + 1.0))
@@ -406,7 +230,7 @@ class SandboxWorker:
         self.requested = isolation
         self.isolation = ""
         """The kind the current (or last) worker process ran under."""
-        self._child: _Child | None = None
+        self._child: SandboxProcess | None = None
         self._next_id = 0
         self._lock = threading.Lock()
         self.restarts = 0
@@ -419,7 +243,7 @@ class SandboxWorker:
             raise SandboxError(str(exc)) from exc
         limits = SandboxLimits(**{**asdict(self.limits), "cpu_s": None})
         try:
-            self._child = _Child(self.isolation, limits, "harness-worker-", out_cap=0)
+            self._child = _spawn(self.isolation, limits, "harness-worker-", out_cap=0)
         except OSError as exc:
             raise SandboxError(f"sandbox worker did not start: {exc}") from exc
         self._next_id += 1

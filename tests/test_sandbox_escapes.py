@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from envs import sandbox, sandbox_bwrap
+from envs import sandbox, sandbox_bwrap, sandbox_process
 from envs.sandbox import SandboxLimits, SandboxWorker, run_python
 
 BWRAP_OK, BWRAP_WHY = sandbox_bwrap.probe([sandbox._ROOT])
@@ -294,10 +294,10 @@ def test_kill_9_of_the_harness_leaves_no_process_and_no_temp_dir(kind: str):
         proc.wait()
     child = int(pid_s)
     for _ in range(100):
-        if not sandbox._pid_alive(child) or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z":
+        if not sandbox_process.pid_alive(child) or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z":
             break
         time.sleep(0.05)
-    alive = sandbox._pid_alive(child) and Path(f"/proc/{child}/stat").read_text().split()[2] != "Z"
+    alive = sandbox_process.pid_alive(child) and Path(f"/proc/{child}/stat").read_text().split()[2] != "Z"
     assert not alive, "the sandbox outlived the harness"
     if kind == "bwrap":
         assert tmp == "None"  # nothing on the host to leak
@@ -338,16 +338,16 @@ def test_bwrap_requested_but_missing_is_a_clear_error(no_bwrap):
 
 
 def test_the_reply_frame_parser_drops_other_ids_and_rejects_oversized_frames():
-    child = object.__new__(sandbox._Child)
+    child = object.__new__(sandbox_process.SandboxProcess)
     child.rbuf = bytearray()
     for obj in ({"id": 1, "v": "stale"}, {"id": 2, "v": "mine"}):
         data = json.dumps(obj).encode()
         child.rbuf += struct.pack(">I", len(data)) + data
-    frames = child._frames()
+    frames = child.frames()
     assert [f["v"] for f in frames] == ["stale", "mine"]
     child.rbuf = bytearray(struct.pack(">I", sandbox.MAX_FRAME + 1))
     with pytest.raises(sandbox.SandboxError, match="exceeds"):
-        child._frames()
+        child.frames()
 
 
 def test_a_bwrap_that_refuses_to_run_falls_back_with_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
