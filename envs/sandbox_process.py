@@ -129,7 +129,7 @@ class SandboxProcess:
             elif chunk:
                 self.rbuf += chunk
             else:
-                raise SandboxError(self.death_reason())
+                raise SandboxError(self.death_reason(min(5.0, max(0.2, left))))
 
     def reply(self, want: Any, deadline: float) -> dict[str, Any]:
         """The frame whose ``id`` is ``want``; frames for other ids are dropped."""
@@ -153,9 +153,9 @@ class SandboxProcess:
                     os.close(self.reply_fd)
                     self.reply_fd = None
 
-    def death_reason(self) -> str:
+    def death_reason(self, wait_s: float = 5.0) -> str:
         try:
-            code: int | None = self.proc.wait(timeout=5)
+            code: int | None = self.proc.wait(timeout=wait_s)
         except subprocess.TimeoutExpired:
             code = None
         if code is not None and self.kind == "bwrap" and code > 128:
@@ -166,7 +166,10 @@ class SandboxProcess:
                 return "killed: CPU time limit exceeded"
             if sig == signal.SIGXFSZ:
                 return "killed: file size limit exceeded"
-            return f"killed by signal {signal.Signals(sig).name}"
+            try:
+                return f"killed by signal {signal.Signals(sig).name}"
+            except ValueError:
+                return f"killed by signal {sig}"
         tail = self.out.last_line()
         return f"sandbox process exited with code {code}" + (f": {tail}" if tail else "")
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
 
 from envs import sandbox, sandbox_bwrap
@@ -65,3 +69,31 @@ def test_every_model_code_path_runs_under_bwrap():
         assert calc("6 * 7") == "42" and calc._worker.isolation == "bwrap"
     finally:
         calc.close()
+
+
+_UNPRIVILEGED = """
+import sys
+sys.path.insert(0, {root!r})
+from envs.sandbox import SandboxLimits, resolve_isolation, run_python
+assert resolve_isolation("auto") == "bwrap", "bwrap did not run unprivileged"
+r = run_python("import os\\nresult = (os.getuid() != 0, os.getcwd(), len([p for p in os.listdir('/proc') if p.isdigit()]))",
+               SandboxLimits(timeout_s=20), audit_guard=False)
+print(r.value)
+"""
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv") or not os.path.exists("/usr/bin/python3"),
+                    reason="needs root, setpriv and /usr/bin/python3 to start an unprivileged harness")
+def test_bwrap_also_runs_for_an_unprivileged_harness():
+    """As another user, bwrap takes the user-namespace path (--unshare-all --unshare-user)."""
+    out = subprocess.run(
+        ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c",
+         _UNPRIVILEGED.format(root=sandbox._ROOT)],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"}, cwd="/",
+    )
+    if "user namespace" in out.stderr or "bwrap did not run" in out.stderr:
+        pytest.skip(f"unprivileged user namespaces refused here: {out.stderr.strip()[-200:]}")
+    assert out.returncode == 0, out.stderr
+    not_root, cwd, n_procs = eval(out.stdout.strip())  # noqa: S307 - our own tuple
+    assert not_root and cwd == "/tmp" and n_procs <= 4  # its own PID namespace: bwrap's init, the child, the code
