@@ -9,7 +9,7 @@ Two entry points:
 
 Isolation (:mod:`envs.sandbox_bwrap`): ``bwrap`` (namespaces, read-only file system, a size-capped
 tmpfs, no network, fresh /proc, no environment) where bubblewrap runs, else ``guard`` (the audit
-hooks alone, with a warning). Whichever runs, the harness side enforces:
+hooks alone, with a warning). Whichever runs, the harness side (:mod:`envs.sandbox_process`) enforces:
 
 * wall clock: the whole process tree is killed when ``timeout_s`` passes (the session's process
   group; under bwrap, killing bwrap tears down its PID namespace with every process in it);
