@@ -94,13 +94,16 @@ def resolve_isolation(requested: str | None = None) -> str:
     return sandbox_bwrap.resolve(requested, [_ROOT])
 
 
-def isolation_note(kind: str) -> str:
-    """The run note saying what isolated model-written code (``kind`` from :func:`resolve_isolation`)."""
+def isolation_note(kind: str, formulas_inprocess: bool = False) -> str:
+    """The run note saying what isolated model-written code (``kind`` from :func:`resolve_isolation`;
+    ``formulas_inprocess``: the maths option ``isolation: inprocess`` keeps sympy in the harness)."""
+    what = "model-written code" if formulas_inprocess else "model-written code and formulas"
+    extra = "; the sympy tools ran in the harness process (isolation: inprocess)" if formulas_inprocess else ""
     if kind == "bwrap":
-        return ("Sandbox: bwrap - model-written code and formulas ran under bubblewrap (no network, read-only "
-                "file system, size-capped tmpfs, own PID namespace, no environment, rlimits).")
-    return ("Sandbox: guard - bubblewrap was not used; model-written code ran under the in-process audit-hook "
-            "guard only, which is not a security boundary.")
+        return (f"Sandbox: bwrap - {what} ran under bubblewrap (no network, read-only file system, size-capped "
+                f"tmpfs, own PID namespace, no environment, rlimits){extra}.")
+    return (f"Sandbox: guard - bubblewrap was not used; {what} ran under the in-process audit-hook guard only, "
+            f"which is not a security boundary{extra}.")
 
 
 def _sweep_stale_dirs() -> None:

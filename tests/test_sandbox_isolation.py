@@ -30,6 +30,12 @@ def test_the_resolved_kind_is_an_option_and_a_note(env_cls):
     assert any(n.startswith(f"Sandbox: {auto.options['sandbox']}") for n in auto.notes("test"))
 
 
+def test_the_note_says_when_sympy_ran_in_process():
+    note = GSM8K(data_dir="/nonexistent", isolation="inprocess", sandbox="guard").notes("test")[-1]
+    assert note.startswith("Sandbox: guard") and "isolation: inprocess" in note
+    assert "inprocess" not in GSM8K(data_dir="/nonexistent", sandbox="guard").notes("test")[-1]
+
+
 @pytest.mark.parametrize("env_cls", [GSM8K, HotpotQA])
 def test_a_bad_sandbox_option_is_one_clear_value_error(env_cls):
     with pytest.raises(ValueError, match="sandbox must be one of auto, bwrap, guard"):

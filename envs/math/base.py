@@ -76,7 +76,7 @@ class MathEnvironment(Environment):
             return None
 
     def notes(self, split: str) -> list[str]:
-        return [SUBSTITUTE_NOTE, isolation_note(self.sandbox)]
+        return [SUBSTITUTE_NOTE, isolation_note(self.sandbox, formulas_inprocess=self.isolation == "inprocess")]
 
     # -- tools ------------------------------------------------------------------------------
     def tools(self) -> list[ToolSpec]:
