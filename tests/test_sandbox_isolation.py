@@ -31,9 +31,11 @@ def test_the_resolved_kind_is_an_option_and_a_note(env_cls):
 
 
 def test_the_note_says_when_sympy_ran_in_process():
-    note = GSM8K(data_dir="/nonexistent", isolation="inprocess", sandbox="guard").notes("test")[-1]
-    assert note.startswith("Sandbox: guard") and "isolation: inprocess" in note
-    assert "inprocess" not in GSM8K(data_dir="/nonexistent", sandbox="guard").notes("test")[-1]
+    def note(env: GSM8K) -> str:
+        return next(n for n in env.notes("test") if n.startswith("Sandbox: "))
+
+    assert "isolation: inprocess" in note(GSM8K(data_dir="/nonexistent", isolation="inprocess", sandbox="guard"))
+    assert "inprocess" not in note(GSM8K(data_dir="/nonexistent", sandbox="guard"))
 
 
 @pytest.mark.parametrize("env_cls", [GSM8K, HotpotQA])
