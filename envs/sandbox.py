@@ -1,4 +1,4 @@
-"""Run untrusted Python (model-written code, model-written formulas) in a limited subprocess.
+"""Run untrusted Python (model-written code, model-written formulas) in a sandboxed subprocess.
 
 Two entry points:
 
@@ -7,34 +7,30 @@ Two entry points:
   maths tools: no process start on the hot path; a request past its time limit kills the worker,
   which restarts on the next request).
 
-Limits, and what enforces them (``envs/_sandbox_child.py``):
+Isolation (:mod:`envs.sandbox_bwrap`): ``bwrap`` (namespaces, read-only file system, a size-capped
+tmpfs, no network, fresh /proc, no environment) where bubblewrap runs, else ``guard`` (the audit
+hooks alone, with a warning). Whichever runs, the harness side (:mod:`envs.sandbox_process`) enforces:
 
-* wall clock: the parent kills the child's process group when ``timeout_s`` passes;
-* CPU seconds (one-shot runs only): ``RLIMIT_CPU``; memory: ``RLIMIT_AS`` (address space);
-  largest file: ``RLIMIT_FSIZE``; open files: ``RLIMIT_NOFILE``; no core dumps;
-* file system: the child runs in a fresh temp dir (its cwd, ``HOME`` and ``TMPDIR``, deleted
-  afterwards); an audit hook (PEP 578) refuses opening for writing, creating, renaming, deleting
-  or chmod-ing anything outside it;
-* network: the audit hook refuses every ``socket.*`` event (creating a socket fails);
-* processes: ``subprocess``, ``os.system``, ``exec*``, ``fork``, ``spawn``, ``kill`` are refused;
-  ``ctypes`` cannot load libraries, look up symbols or call foreign functions.
+* wall clock: the whole process tree is killed when ``timeout_s`` passes (the session's process
+  group; under bwrap, killing bwrap tears down its PID namespace with every process in it);
+* output: fd 1/2 are one pipe read with a byte cap (the rest is drained and dropped);
+* replies: length-prefixed JSON frames on a separate pipe opened before any user code runs, each
+  carrying its request id; a frame for another id (a late reply to an interrupted request) is
+  dropped. In ``run`` mode user code runs in a forked process that does not hold that pipe.
 
-Audit hooks are a guard against accidents and ordinary model-written code, not a security boundary
-against a determined attacker (CPython's own docs say so); run the harness in a container when the
-code may be hostile. The child starts with ``python -I`` (no user site, no ``PYTHON*`` variables)
-and a minimal environment.
+The child (``envs/_sandbox_child.py``) applies ``RLIMIT_CPU`` (one-shot runs), ``RLIMIT_AS``,
+``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``, ``RLIMIT_NPROC`` and no core dumps, and installs the audit
+guard (PEP 578: writes outside its directory, sockets, subprocesses, ``ctypes``, other processes'
+/proc entries) in both kinds, so that ordinary code gets the same observations either way.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import re
 import secrets
-import select
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,10 +39,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from envs import sandbox_bwrap
+from envs.sandbox_bwrap import IsolationUnavailable
+from envs.sandbox_process import MAX_FRAME, SandboxError, SandboxProcess, SandboxTimeout, pid_alive
+
+__all__ = ["MAX_FRAME", "SandboxError", "SandboxLimits", "SandboxResult", "SandboxTimeout", "SandboxWorker",
+           "isolation_note", "resolve_isolation", "run_python"]
+
 log = logging.getLogger(__name__)
 
 _CHILD = str(Path(__file__).with_name("_sandbox_child.py"))
 _ROOT = str(Path(__file__).resolve().parent.parent)
+_TMP_RE = re.compile(r"^harness-(?:sandbox|worker)-(\d+)-")
+_swept = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,11 @@ class SandboxLimits:
     file_size_mb: int = 16
     max_files: int = 256
     max_output_chars: int = 10_000
+    """Cap on the result text and on the printed output kept (4 bytes a character)."""
+    max_procs: int = 64
+    """``RLIMIT_NPROC`` (processes and threads of the sandbox user; binds under bwrap only)."""
+    disk_mb: int = 64
+    """Size of the writable tmpfs, all files together (bwrap only; the guard caps each file)."""
 
 
 @dataclass
@@ -70,17 +80,47 @@ class SandboxResult:
     repr: str | None = None
     has_value: bool = False
     stdout: str = ""
+    """What the code printed (stdout and stderr), at most ``max_output_chars``."""
     error: str | None = None
     timed_out: bool = False
     seconds: float = 0.0
+    isolation: str = ""
+    """``bwrap`` or ``guard``: what isolated this run."""
+    output_truncated: bool = False
 
 
-class SandboxError(RuntimeError):
-    """The sandboxed process failed (could not start, died, broke the protocol)."""
+def resolve_isolation(requested: str | None = None) -> str:
+    """``auto``/``bwrap``/``guard`` (None: ``$HARNESS_SANDBOX`` or ``auto``) -> ``bwrap`` or ``guard``."""
+    return sandbox_bwrap.resolve(requested, [_ROOT])
 
 
-class SandboxTimeout(SandboxError):
-    """The sandboxed call ran past its wall-clock limit and was killed."""
+def isolation_note(kind: str, formulas_inprocess: bool = False) -> str:
+    """The run note saying what isolated model-written code (``kind`` from :func:`resolve_isolation`;
+    ``formulas_inprocess``: the maths option ``isolation: inprocess`` keeps sympy in the harness)."""
+    what = "model-written code" if formulas_inprocess else "model-written code and formulas"
+    extra = "; the sympy tools ran in the harness process (isolation: inprocess)" if formulas_inprocess else ""
+    if kind == "bwrap":
+        return (f"Sandbox: bwrap - {what} ran under bubblewrap (no network, read-only file system, size-capped "
+                f"tmpfs, own PID namespace, no environment, rlimits){extra}.")
+    return (f"Sandbox: guard - bubblewrap was not used; {what} ran under the in-process audit-hook guard only, "
+            f"which is not a security boundary{extra}.")
+
+
+def _sweep_stale_dirs() -> None:
+    """Remove guard-mode temp dirs left by a harness killed with -9 (their owner pid is gone)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    base = tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        m = _TMP_RE.match(name)
+        if m and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 def _child_env(tmp: str) -> dict[str, str]:
@@ -95,137 +135,125 @@ def _child_env(tmp: str) -> dict[str, str]:
     }
 
 
-def _popen(tmp: str, stderr: Any = subprocess.PIPE) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-I", "-X", "utf8", _CHILD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        cwd=tmp,
-        env=_child_env(tmp),
-        start_new_session=True,  # its own process group, killed as a whole on timeout
-        close_fds=True,
-    )
+def _spawn(kind: str, limits: SandboxLimits, prefix: str, out_cap: int) -> SandboxProcess:
+    """Start the child under ``kind``: bwrap (no host dir at all) or the guard (a host temp dir
+    named after this process, so a later harness can sweep it if this one is killed with -9)."""
+    cmd = [sys.executable, "-I", "-X", "utf8", _CHILD]
+    if kind == "bwrap":
+        return SandboxProcess(sandbox_bwrap.argv([_ROOT], limits.disk_mb) + cmd, kind, out_cap)
+    _sweep_stale_dirs()
+    tmp = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+    return SandboxProcess(cmd, kind, out_cap, cwd=tmp, env=_child_env(tmp), tmp=tmp)
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.kill()
-    except ProcessLookupError:
-        pass
-
-
-def _request(nonce: str, limits: SandboxLimits, **extra: Any) -> bytes:
-    lim = asdict(limits)
-    req = {"nonce": nonce, "paths": [_ROOT], "limits": lim, "max_output_chars": limits.max_output_chars}
+def _request(rid: Any, kind: str, limits: SandboxLimits, **extra: Any) -> dict[str, Any]:
+    req = {
+        "id": rid,
+        "paths": [_ROOT],
+        "limits": asdict(limits),
+        "max_output_chars": limits.max_output_chars,
+        "drop_uid": sandbox_bwrap.SANDBOX_UID if kind == "bwrap" and os.geteuid() == 0 else None,
+        "pdeathsig": kind == "guard",
+    }
     req.update(extra)
-    return (json.dumps(req) + "\n").encode()
+    return req
 
 
-def _find_reply(stdout: str, nonce: str) -> dict[str, Any] | None:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(nonce):
-            try:
-                return json.loads(line[len(nonce) :])
-            except ValueError:
-                return None
-    return None
-
-
-def run_python(code: str, limits: SandboxLimits | None = None, result_name: str = "result") -> SandboxResult:
+def run_python(
+    code: str,
+    limits: SandboxLimits | None = None,
+    result_name: str = "result",
+    isolation: str | None = None,
+    audit_guard: bool = True,
+) -> SandboxResult:
     """Run ``code`` in a fresh sandboxed process.
 
     If ``code`` is one expression its value is the result; otherwise it is executed and the
     variable ``result_name`` (if the code defines it) is the result. Never raises for failures
     of the code: they come back as ``ok=False`` with ``error`` (and ``timed_out``).
+    ``isolation``: see :func:`resolve_isolation`. ``audit_guard=False`` leaves the audit hooks
+    out (tests of the OS boundary on its own).
     """
     limits = limits or SandboxLimits()
-    nonce = "@@" + secrets.token_hex(8) + "@@"
-    tmp = tempfile.mkdtemp(prefix="harness-sandbox-")
     start = time.perf_counter()
+    deadline = time.monotonic() + limits.timeout_s
     try:
-        proc = _popen(tmp)
-        req = _request(nonce, limits, mode="run", code=code, result_name=result_name)
-        try:
-            out, err = proc.communicate(req, timeout=limits.timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            proc.communicate()
-            return SandboxResult(
-                ok=False,
-                error=f"timed out after {limits.timeout_s:g} s",
-                timed_out=True,
-                seconds=time.perf_counter() - start,
-            )
-        reply = _find_reply(out.decode("utf-8", "replace"), nonce)
-        seconds = time.perf_counter() - start
-        if reply is None:
-            why = _death_reason(proc.returncode, err.decode("utf-8", "replace"))
-            return SandboxResult(ok=False, error=why, seconds=seconds, timed_out="CPU time" in why)
-        return SandboxResult(
-            ok=bool(reply.get("ok")),
-            value=reply.get("value"),
-            repr=reply.get("repr"),
-            has_value=bool(reply.get("has_value")),
-            stdout=reply.get("stdout", ""),
-            error=reply.get("error"),
-            seconds=seconds,
-        )
+        kind = resolve_isolation(isolation)
+    except (IsolationUnavailable, ValueError) as exc:
+        return SandboxResult(ok=False, error=str(exc))
+    rid = secrets.token_hex(8)
+    cap = limits.max_output_chars
+    try:
+        child = _spawn(kind, limits, "harness-sandbox-", out_cap=4 * cap)
     except OSError as exc:
-        return SandboxResult(ok=False, error=f"cannot start the sandbox: {exc}", seconds=time.perf_counter() - start)
+        return SandboxResult(ok=False, error=f"cannot start the sandbox: {exc}", isolation=kind)
+    try:
+        try:
+            child.send(_request(rid, kind, limits, mode="run", code=code, result_name=result_name, guard=audit_guard))
+            frame = child.reply(rid, deadline)
+        except SandboxTimeout:
+            return SandboxResult(ok=False, error=f"timed out after {limits.timeout_s:g} s", timed_out=True,
+                                 stdout=child.out.text(cap), seconds=time.perf_counter() - start, isolation=kind,
+                                 output_truncated=child.out.dropped > 0)
+        except (SandboxError, OSError) as exc:
+            why = str(exc) if isinstance(exc, SandboxError) else child.death_reason()
+            return SandboxResult(ok=False, error=why, timed_out="CPU time" in why, stdout=child.out.text(cap),
+                                 seconds=time.perf_counter() - start, isolation=kind)
+        child.drain(min(deadline, time.monotonic() + 1.0))
+        error = frame.get("error")
+        return SandboxResult(
+            ok=bool(frame.get("ok")),
+            value=frame.get("value"),
+            repr=frame.get("repr"),
+            has_value=bool(frame.get("has_value")),
+            stdout=child.out.text(cap),
+            error=error,
+            timed_out=bool(error and "CPU time" in error),
+            seconds=time.perf_counter() - start,
+            isolation=kind,
+            output_truncated=child.out.dropped > 0,
+        )
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _death_reason(returncode: int | None, stderr: str) -> str:
-    if returncode is not None and returncode < 0:
-        sig = -returncode
-        if sig == signal.SIGXCPU:
-            return "killed: CPU time limit exceeded"
-        if sig == signal.SIGXFSZ:
-            return "killed: file size limit exceeded"
-        return f"killed by signal {signal.Signals(sig).name}"
-    tail = stderr.strip().splitlines()[-1:] if stderr.strip() else []
-    return f"sandbox process exited with code {returncode}" + (f": {tail[0][:300]}" if tail else "")
+        child.close()
 
 
 class SandboxWorker:
     """A persistent sandboxed process that calls ``handler(payload) -> JSON-able`` per request.
 
-    ``handler`` is ``"module:function"``; the module is imported before the guards go up. Thread
-    safe (one request at a time). A timeout kills the process; the next call starts a new one.
+    ``handler`` is ``"module:function"``; the module is imported before the limits and guards go
+    up. Thread safe (one request at a time). A timeout, or any interruption of a call, kills the
+    process (it might still answer); the next call starts a new one.
     """
 
-    def __init__(self, handler: str, limits: SandboxLimits | None = None, start_timeout_s: float = 120.0):
+    def __init__(self, handler: str, limits: SandboxLimits | None = None, start_timeout_s: float = 120.0,
+                 isolation: str | None = None):
         self.handler = handler
         self.limits = limits or SandboxLimits(cpu_s=None, memory_mb=2048)
         self.start_timeout_s = start_timeout_s
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._tmp: str | None = None
-        self._stderr: Any = None
-        self._nonce = ""
-        self._buf = b""
+        self.requested = isolation
+        self.isolation = ""
+        """The kind the current (or last) worker process ran under."""
+        self._child: SandboxProcess | None = None
         self._next_id = 0
         self._lock = threading.Lock()
         self.restarts = 0
 
     # -- lifecycle --------------------------------------------------------------------------
     def _start(self) -> None:
-        self._tmp = tempfile.mkdtemp(prefix="harness-worker-")
-        self._nonce = "@@" + secrets.token_hex(8) + "@@"
-        self._buf = b""
-        limits = SandboxLimits(**{**asdict(self.limits), "cpu_s": None})
-        self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child cannot block on it
-        self._proc = _popen(self._tmp, stderr=self._stderr)
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(_request(self._nonce, limits, mode="worker", handler=self.handler))
-        self._proc.stdin.flush()
         try:
-            reply = self._read(self.start_timeout_s)
+            self.isolation = resolve_isolation(self.requested)
+        except (IsolationUnavailable, ValueError) as exc:
+            raise SandboxError(str(exc)) from exc
+        limits = SandboxLimits(**{**asdict(self.limits), "cpu_s": None})
+        try:
+            self._child = _spawn(self.isolation, limits, "harness-worker-", out_cap=0)
+        except OSError as exc:
+            raise SandboxError(f"sandbox worker did not start: {exc}") from exc
+        self._next_id += 1
+        rid = self._next_id
+        try:
+            self._child.send(_request(rid, self.isolation, limits, mode="worker", handler=self.handler))
+            reply = self._child.reply(rid, time.monotonic() + self.start_timeout_s)
         except (SandboxError, OSError, ValueError) as exc:
             self.close()
             raise SandboxError(f"sandbox worker did not start: {exc}") from exc
@@ -233,34 +261,10 @@ class SandboxWorker:
             self.close()
             raise SandboxError(reply.get("error") or "sandbox worker did not start")
 
-    def _stderr_tail(self) -> str:
-        if self._stderr is None:
-            return ""
-        try:
-            self._stderr.seek(0, os.SEEK_END)
-            size = self._stderr.tell()
-            self._stderr.seek(max(0, size - 4000))
-            return self._stderr.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
     def close(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            _kill(proc)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log.warning("sandbox worker %s did not exit", proc.pid)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        child, self._child = self._child, None
+        if child is not None:
+            child.close()
 
     def __del__(self) -> None:  # best effort; env.close() is the real path
         try:
@@ -269,56 +273,35 @@ class SandboxWorker:
             pass
 
     # -- requests ---------------------------------------------------------------------------
-    def _read(self, timeout: float) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\n" in self._buf:
-                line, self._buf = self._buf.split(b"\n", 1)
-                text = line.decode("utf-8", "replace")
-                if text.startswith(self._nonce):
-                    return json.loads(text[len(self._nonce) :])
-                # anything else on stdout is stray output of the handler; ignore it
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise SandboxTimeout(f"timed out after {timeout:g} s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                try:
-                    code = self._proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    code = None
-                raise SandboxError(_death_reason(code, self._stderr_tail()))
-            self._buf += chunk
-
     def call(self, payload: Any, timeout: float | None = None) -> Any:
         """Send one request; return the handler's result. Raises :class:`SandboxTimeout` (the
         worker is killed) or :class:`SandboxError` (the handler raised, or the worker died)."""
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                if self._proc is not None:
+            if self._child is None or self._child.proc.poll() is not None:
+                if self._child is not None:
                     self.close()
                     self.restarts += 1
                 self._start()
-            assert self._proc is not None and self._proc.stdin is not None
+            child = self._child
+            assert child is not None
             self._next_id += 1
-            msg = json.dumps({"id": self._next_id, "payload": payload}) + "\n"
+            mid = self._next_id
+            limit = self.limits.timeout_s if timeout is None else timeout
             try:
-                self._proc.stdin.write(msg.encode())
-                self._proc.stdin.flush()
-                reply = self._read(self.limits.timeout_s if timeout is None else timeout)
-            except SandboxTimeout:
+                child.send({"id": mid, "payload": payload})
+                reply = child.reply(mid, time.monotonic() + limit)
+            except SandboxTimeout as exc:
                 self.close()
                 self.restarts += 1
-                raise
+                raise SandboxTimeout(f"timed out after {limit:g} s") from exc
             except (OSError, SandboxError) as exc:
                 self.close()
                 self.restarts += 1
                 raise SandboxError(str(exc)) from exc
+            except BaseException:  # interrupted (Ctrl-C, a time budget): this request may still be answered
+                self.close()
+                self.restarts += 1
+                raise
             if not reply.get("ok"):
                 raise SandboxError(reply.get("error") or "handler failed")
             return reply.get("result")

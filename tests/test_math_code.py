@@ -46,8 +46,8 @@ def test_code_errors_and_timeouts_are_tool_errors():
         tool.run_text("result = [0 for _ in iter(int, 1)]")
     with pytest.raises(ToolError, match="ZeroDivisionError"):
         tool.run_text("1 / 0")
-    with pytest.raises(ToolError, match="PermissionError"):
-        tool.run_text("result = open('/tmp/x-harness-code', 'w')")
+    with pytest.raises(ToolError, match="PermissionError|Read-only file system"):  # guard | bwrap
+        tool.run_text("result = open('/usr/x-harness-code', 'w')")
 
 
 def test_code_model_writes_the_function():

@@ -6,7 +6,9 @@ Environment options (``--config`` file, ``env: {gsm8k: {...}}``):
   limit) or ``inprocess`` (faster start, for tests);
 * ``tool_timeout``: seconds per maths tool call (default 5);
 * ``code_model`` / ``code_backend``: the local LLM that writes Python for ``Code`` (default: none;
-  ``Code`` then runs its argument only when it already is Python).
+  ``Code`` then runs its argument only when it already is Python);
+* ``sandbox``: ``auto`` (default: bubblewrap where it runs, else the audit guard with a warning),
+  ``bwrap`` or ``guard`` (:mod:`envs.sandbox_bwrap`); the option holds the resolved kind afterwards.
 
 Scoring follows Lumos (SPEC c): the prediction is ``Output`` if set, else the highest-numbered
 ``R`` variable; a trajectory whose status is not ``ok`` (an action failed, the round budget ran
@@ -29,6 +31,7 @@ from harness.records import SampleStatus, Task, ToolSpec, Trajectory
 from envs.math.code import CodeTool
 from envs.math.executor import Evaluator, MathExecutor, make_evaluator
 from envs.math.scoring import em_numeric, em_strict
+from envs.sandbox import isolation_note, resolve_isolation
 
 SUBSTITUTE_NOTE = (
     "maths tools run on sympy (Wolfram|Alpha in Lumos/MOAT) and Code runs locally; numbers are not "
@@ -47,6 +50,7 @@ class MathEnvironment(Environment):
         "tool_timeout": EnvOption(float, "seconds per maths tool call"),
         "code_model": EnvOption(str, "model writing Python for Code"),
         "code_backend": EnvOption(str, "backend of code_model"),
+        "sandbox": EnvOption(str, "what isolates model-written code", choices=("auto", "bwrap", "guard")),
     }
 
     def __init__(self, data_dir: Any = None, **options: Any) -> None:
@@ -57,6 +61,8 @@ class MathEnvironment(Environment):
         self.code_backend = str(options.get("code_backend", "hf"))
         if self.isolation not in ("worker", "inprocess"):
             raise ValueError(f"{self.name}: isolation must be 'worker' or 'inprocess', got {self.isolation!r}")
+        self.sandbox = resolve_isolation(options.get("sandbox"))
+        self.options["sandbox"] = self.sandbox  # the kind that runs, for the run identity
         self._evaluator: Evaluator | None = None
         self._code_tool: CodeTool | None = None
         self._lock = threading.Lock()
@@ -87,7 +93,7 @@ class MathEnvironment(Environment):
             return None
 
     def notes(self, split: str) -> list[str]:
-        return [SUBSTITUTE_NOTE]
+        return [SUBSTITUTE_NOTE, isolation_note(self.sandbox, formulas_inprocess=self.isolation == "inprocess")]
 
     # -- tools ------------------------------------------------------------------------------
     def tools(self) -> list[ToolSpec]:
@@ -98,9 +104,9 @@ class MathEnvironment(Environment):
     def session(self, task: Task) -> Executor:
         with self._lock:
             if self._evaluator is None:
-                self._evaluator = make_evaluator(self.isolation, self.tool_timeout)
+                self._evaluator = make_evaluator(self.isolation, self.tool_timeout, sandbox=self.sandbox)
             if self._code_tool is None:
-                self._code_tool = CodeTool(self.code_model, self.code_backend)
+                self._code_tool = CodeTool(self.code_model, self.code_backend, isolation=self.sandbox)
         return MathExecutor(self._evaluator, self._code_tool)
 
     # -- scoring ----------------------------------------------------------------------------

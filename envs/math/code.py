@@ -83,12 +83,15 @@ class CodeTool:
         limits: SandboxLimits | None = None,
         max_new_tokens: int = 256,
         backend_factory: Callable[[], Any] | None = None,
+        isolation: str | None = None,
     ):
         self.code_model = code_model
         self.backend_name = backend
         self.backend_factory = backend_factory
         self.limits = limits or SandboxLimits(timeout_s=10.0, cpu_s=10, memory_mb=1024)
         self.max_new_tokens = max_new_tokens
+        self.isolation = isolation
+        """``auto``/``bwrap``/``guard`` for :func:`envs.sandbox.run_python` (None: its default)."""
         self._backend: Any = None
         self._lock = threading.Lock()
 
@@ -156,7 +159,7 @@ class CodeTool:
                     "Code: the pseudo code is not runnable Python and no code model is configured "
                     "(set the environment option code_model)"
                 )
-        res = run_python(code, self.limits)
+        res = run_python(code, self.limits, isolation=self.isolation)
         if res.timed_out:
             raise ToolError(f"Code: {res.error}")
         if not res.ok:

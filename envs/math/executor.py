@@ -69,10 +69,11 @@ class InProcessEvaluator:
 
 
 class WorkerEvaluator:
-    def __init__(self, timeout_s: float = 5.0, memory_mb: int = 2048):
+    def __init__(self, timeout_s: float = 5.0, memory_mb: int = 2048, sandbox: str | None = None):
         self.timeout_s = timeout_s
         self.worker = SandboxWorker(
-            "envs.math.tools:handle", SandboxLimits(timeout_s=timeout_s, cpu_s=None, memory_mb=memory_mb)
+            "envs.math.tools:handle", SandboxLimits(timeout_s=timeout_s, cpu_s=None, memory_mb=memory_mb),
+            isolation=sandbox,
         )
 
     def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -87,9 +88,9 @@ class WorkerEvaluator:
         self.worker.close()
 
 
-def make_evaluator(isolation: str = "worker", timeout_s: float = 5.0) -> Evaluator:
+def make_evaluator(isolation: str = "worker", timeout_s: float = 5.0, sandbox: str | None = None) -> Evaluator:
     if isolation == "worker":
-        return WorkerEvaluator(timeout_s)
+        return WorkerEvaluator(timeout_s, sandbox=sandbox)
     if isolation == "inprocess":
         return InProcessEvaluator(timeout_s)
     raise ValueError(f"unknown isolation {isolation!r}; use 'worker' or 'inprocess'")

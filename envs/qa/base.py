@@ -20,6 +20,8 @@ Environment options (``env:`` section of ``harness eval --config``):
   :class:`envs.math.base.MathEnvironment` follows) and SPEC c requires; ``score`` scores the final
   answer of every trajectory (this harness's behaviour before environment version 1.1). Diagnostics
   that are not about the answer (HotpotQA's ``retrieval_recall@5``) are computed either way.
+- ``sandbox``: ``auto`` | ``bwrap`` | ``guard``: what isolates the sympy ``Calculator`` worker and
+  ``Code`` runs (:mod:`envs.sandbox_bwrap`); the option holds the resolved kind afterwards.
 
 Models load lazily: the knowledge index on the first task, MiniLM on the first
 ``ParagraphRetrieve``, the reader on the first ``QA``.
@@ -37,6 +39,7 @@ from envs.qa.executor import FINAL_MODES, QAExecutor, execute_batch, finalize_ba
 from envs.qa.knowledge import DenseReranker, default_sources, load_knowledge, minilm_path
 from envs.qa.reader import Reader
 from envs.qa.tools import TOOL_SPECS, QAToolbox
+from envs.sandbox import isolation_note, resolve_isolation
 from harness.data import checksum_files
 from harness.environment import Environment, Executor
 from harness.options import EnvOption
@@ -57,14 +60,15 @@ class SympyCalculator:
     is cut off) as ``formula -> str``; raises when the formula is not plain arithmetic/logic
     (free symbols, parse errors), which sends the QA executor to Lumos' LLM calculator."""
 
-    def __init__(self) -> None:
+    def __init__(self, isolation: str | None = None) -> None:
         self._worker: Any = None
+        self.isolation = isolation
 
     def __call__(self, formula: str) -> str:
         from envs.sandbox import SandboxWorker
 
         if self._worker is None:
-            self._worker = SandboxWorker("envs.math.tools:handle")
+            self._worker = SandboxWorker("envs.math.tools:handle", isolation=self.isolation)
         reply = self._worker.call({"op": "Calculator", "arg": formula, "vars": {}})
         if "error" in reply or not reply.get("values"):
             raise ValueError(reply.get("error") or "no value")
@@ -79,11 +83,11 @@ class SympyCalculator:
             self._worker = None
 
 
-def _default_code(reader: Reader) -> Any:
+def _default_code(reader: Reader, isolation: str | None = None) -> Any:
     """The shared maths ``Code`` tool, writing code with the reader's model on first use."""
     from envs.math.code import make_code_tool
 
-    return make_code_tool(lambda: reader.backend)
+    return make_code_tool(lambda: reader.backend, isolation=isolation)
 
 
 class QAEnvironment(Environment):
@@ -102,6 +106,7 @@ class QAEnvironment(Environment):
         "knowledge": EnvOption(str, "knowledge source"),
         "final_answer": EnvOption(str, "how the prediction is taken", choices=tuple(FINAL_MODES)),
         "failed_trajectories": EnvOption(str, "wrong (the paper's protocol) | score", choices=FAILED_POLICIES),
+        "sandbox": EnvOption(str, "what isolates model-written code", choices=("auto", "bwrap", "guard")),
     }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
@@ -119,6 +124,8 @@ class QAEnvironment(Environment):
         self.failed_trajectories = str(options.get("failed_trajectories", "wrong"))
         if self.failed_trajectories not in FAILED_POLICIES:
             raise ValueError(f"failed_trajectories must be one of {FAILED_POLICIES}, not {self.failed_trajectories!r}")
+        self.sandbox = resolve_isolation(options.get("sandbox"))
+        self.options["sandbox"] = self.sandbox  # the kind that runs, for the run identity
         self._toolbox: QAToolbox | None = None
         self._reader: Reader | None = None
 
@@ -149,8 +156,8 @@ class QAEnvironment(Environment):
                 knowledge=load_knowledge(self.knowledge_spec, self.data_dir),
                 reranker=DenseReranker(),
                 reader=self.reader,
-                calculator=SympyCalculator(),
-                code=_default_code(self.reader),
+                calculator=SympyCalculator(self.sandbox),
+                code=_default_code(self.reader, self.sandbox),
             )
         return self._toolbox
 
@@ -227,6 +234,7 @@ class QAEnvironment(Environment):
              "evaluation scripts (env option failed_trajectories: wrong)" if self.failed_trajectories == "wrong" else
              "failed_trajectories: score -- trajectories ending in max_rounds/tool_error/invalid_action are scored on "
              "their final answer (NOT the paper's protocol, where they count as wrong)"),
+            isolation_note(self.sandbox),
         ]
 
     def scored_answer(self, trajectory: Trajectory) -> str | None:
