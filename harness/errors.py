@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.data import DataMissingError
 from harness.registry import PluginLoadError, UnknownNameError
+from harness.rundir import DiskFullError, RunLockedError
 from harness.runner import ConfigMismatchError
 
 
@@ -11,4 +12,5 @@ class ConfigError(ValueError):
     """A bad ``--config`` file or option combination."""
 
 
-UserError = (UnknownNameError, PluginLoadError, DataMissingError, ConfigMismatchError, ConfigError)
+UserError = (UnknownNameError, PluginLoadError, DataMissingError, ConfigMismatchError, ConfigError, RunLockedError,
+             DiskFullError)

@@ -6,7 +6,10 @@ Environment options (``--config`` file, ``env: {gsm8k: {...}}``):
   limit) or ``inprocess`` (faster start, for tests);
 * ``tool_timeout``: seconds per maths tool call (default 5);
 * ``code_model`` / ``code_backend``: the local LLM that writes Python for ``Code`` (default: none;
-  ``Code`` then runs its argument only when it already is Python).
+  ``Code`` then runs its argument only when it already is Python);
+* ``line_budget_s`` / ``max_actions``: bounds on one grounder line (:class:`envs.tool_executor.LineLimits`).
+
+Options that differ from these defaults enter the run identity (``Environment.identity_options``).
 
 Scoring follows Lumos (SPEC c): the prediction is ``Output`` if set, else the highest-numbered
 ``R`` variable; a trajectory whose status is not ``ok`` (an action failed, the round budget ran
@@ -24,6 +27,7 @@ from harness.records import SampleStatus, Task, ToolSpec, Trajectory
 
 from envs.math.code import CodeTool
 from envs.math.executor import Evaluator, MathExecutor, make_evaluator
+from envs.tool_executor import LINE_OPTIONS, line_limits
 from envs.math.scoring import em_numeric, em_strict
 
 SUBSTITUTE_NOTE = (
@@ -38,6 +42,9 @@ class MathEnvironment(Environment):
     mode: ClassVar[str] = "one-pass"
     paper_n: ClassVar[dict[str, int]] = {}
     """Default number of tasks per split (the paper's evaluation subset); ``limit`` overrides."""
+    identity_option_defaults: ClassVar[dict[str, Any]] = {
+        **LINE_OPTIONS, "isolation": "worker", "tool_timeout": 5.0, "code_model": None, "code_backend": "hf",
+    }
 
     def __init__(self, data_dir: Any = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
@@ -45,6 +52,7 @@ class MathEnvironment(Environment):
         self.tool_timeout = float(options.get("tool_timeout", 5.0))
         self.code_model = options.get("code_model")
         self.code_backend = str(options.get("code_backend", "hf"))
+        self.limits = line_limits(options)
         if self.isolation not in ("worker", "inprocess"):
             raise ValueError(f"{self.name}: isolation must be 'worker' or 'inprocess', got {self.isolation!r}")
         self._evaluator: Evaluator | None = None
@@ -85,7 +93,9 @@ class MathEnvironment(Environment):
                 self._evaluator = make_evaluator(self.isolation, self.tool_timeout)
             if self._code_tool is None:
                 self._code_tool = CodeTool(self.code_model, self.code_backend)
-        return MathExecutor(self._evaluator, self._code_tool)
+        ex = MathExecutor(self._evaluator, self._code_tool)
+        ex.limits = self.limits
+        return ex
 
     # -- scoring ----------------------------------------------------------------------------
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:

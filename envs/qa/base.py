@@ -10,7 +10,10 @@ Environment options (``env:`` section of ``harness eval --config``):
 - ``reader_options``: extra keyword arguments for the backend;
 - ``knowledge``: knowledge source (:func:`envs.qa.knowledge.load_knowledge`; default the union of
   HotpotQA paragraphs and StrategyQA facts);
-- ``final_answer``: ``decide`` (Lumos' ``decide_final_ans``) | ``last`` (value of the last variable).
+- ``final_answer``: ``decide`` (Lumos' ``decide_final_ans``) | ``last`` (value of the last variable);
+- ``line_budget_s`` / ``max_actions``: bounds on one grounder line (:class:`envs.tool_executor.LineLimits`).
+
+Options that differ from their defaults enter the run identity (``Environment.identity_options``).
 
 Models load lazily: the knowledge index on the first task, MiniLM on the first
 ``ParagraphRetrieve``, the reader on the first ``QA``.
@@ -28,6 +31,7 @@ from envs.qa.executor import FINAL_MODES, QAExecutor, execute_batch, finalize_ba
 from envs.qa.knowledge import DenseReranker, default_sources, load_knowledge, minilm_path
 from envs.qa.reader import Reader
 from envs.qa.tools import TOOL_SPECS, QAToolbox
+from envs.tool_executor import LINE_OPTIONS, line_limits
 from harness.data import checksum_files
 from harness.environment import Environment, Executor
 from harness.records import ActionResult, Task, ToolSpec, Trajectory
@@ -81,6 +85,10 @@ class QAEnvironment(Environment):
     domain = "qa"
     yes_no: ClassVar[bool] = False
     """StrategyQA: the final question gets " Must answer yes/no."."""
+    identity_option_defaults: ClassVar[dict[str, Any]] = {
+        **LINE_OPTIONS, "final_answer": "decide", "reader": None, "reader_backend": "hf", "reader_chat": "auto",
+        "reader_prefill": True, "reader_max_tokens": 100, "reader_options": {}, "knowledge": "default",
+    }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
@@ -94,6 +102,7 @@ class QAEnvironment(Environment):
         self.reader_max_tokens = int(options.get("reader_max_tokens", 100))
         self.reader_options = dict(options.get("reader_options") or {})
         self.knowledge_spec = options.get("knowledge", "default")
+        self.limits = line_limits(options)
         self._toolbox: QAToolbox | None = None
         self._reader: Reader | None = None
 
@@ -130,7 +139,7 @@ class QAEnvironment(Environment):
         return self._toolbox
 
     def session(self, task: Task) -> Executor:
-        return QAExecutor(task, self.toolbox, yes_no=self.yes_no, final_mode=self.final_mode)
+        return QAExecutor(task, self.toolbox, yes_no=self.yes_no, final_mode=self.final_mode, limits=self.limits)
 
     def execute_batch(self, executors: list[Executor], lines: list[str]) -> list[list[ActionResult]]:
         """``[e.execute(line) for e, line in zip(executors, lines)]`` with the reader calls of all
@@ -157,8 +166,19 @@ class QAEnvironment(Environment):
             self._reader.close()
 
     # -- records --------------------------------------------------------------------------------------
+    def resolved_options(self) -> dict[str, Any]:
+        """The options in force, as parsed (``reader_prefill: "no"`` is ``False``)."""
+        parsed = {"final_answer": self.final_mode, "reader": self.reader_model, "reader_backend": self.reader_backend,
+                  "reader_chat": self.reader_chat, "reader_prefill": self.reader_prefill,
+                  "reader_max_tokens": self.reader_max_tokens, "reader_options": self.reader_options,
+                  "knowledge": self.knowledge_spec, "line_budget_s": self.limits.budget_s,
+                  "max_actions": self.limits.max_actions}
+        return super().resolved_options() | parsed
+
     def settings(self) -> dict[str, Any]:
-        """What changes tool outputs besides the data: folded into :meth:`data_checksum`."""
+        """What changes tool outputs besides the data, folded into :meth:`data_checksum` since the
+        first QA runs (kept so that their identities stay valid; the options also enter the identity
+        through :meth:`identity_options`, as every environment's do)."""
         return {
             "knowledge": str(self.knowledge_spec),
             "reader": self.reader_label(),
@@ -173,9 +193,7 @@ class QAEnvironment(Environment):
         raise NotImplementedError
 
     def data_checksum(self, split: str) -> str | None:
-        """Checksum of the split's files, the knowledge corpus files and :meth:`settings` (the run
-        identity has no slot for environment options, and a different reader or corpus must not
-        resume into an old run)."""
+        """Checksum of the split's files, the knowledge corpus files and :meth:`settings` (see there)."""
         try:
             files = self.split_files(split)
             kb = default_sources(self.data_dir) if self.knowledge_spec in (None, "", "default") else []

@@ -8,7 +8,9 @@ Lumos' script evaluates, SPEC g.2). The standard numbers need the full catalogue
 Options (``--config`` ``env: {webshop: {...}}``): ``catalogue`` (small | all), ``files_dir`` (a folder
 holding the WebShop files directly, e.g. the test fixtures), ``search_backend`` (bm25s | pyserini),
 ``price_seed`` (4), ``tagger`` (en_core_web_sm), ``matcher`` (minilm | a CrossEncoder id),
-``server_url`` (use an already running server instead of starting one), ``startup_timeout``.
+``server_url`` (use an already running server instead of starting one), ``startup_timeout``,
+``line_budget_s`` / ``max_actions`` (:class:`envs.tool_executor.LineLimits`). Options that change
+behaviour and differ from their defaults enter the run identity (``Environment.identity_options``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from envs.tool_executor import LINE_OPTIONS, line_limits
 from harness.data import DataFile, DataMissingError, checksum_files
 from harness.environment import Environment, Executor
 from harness.records import Task, ToolSpec, Trajectory
@@ -53,6 +56,8 @@ class WebShop(Environment):
     max_rounds = 5
     """Lumos runs 10 half-rounds (5 plan + 5 ground)."""
     description = "WebShop (Yao et al. 2022): buy the product a goal describes on a simulated shop; reward in [0, 1]."
+    identity_option_defaults = {**LINE_OPTIONS, "catalogue": "small", "search_backend": "bm25s", "price_seed": 4,
+                                "tagger": "en_core_web_sm", "matcher": "minilm"}
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
@@ -61,6 +66,7 @@ class WebShop(Environment):
             raise ValueError("webshop option 'catalogue' must be 'small' or 'all'")
         files_dir = options.get("files_dir")
         self.files_dir = Path(files_dir).expanduser().resolve() if files_dir else self.data_dir / "webshop"
+        self.limits = line_limits(options)
         self._server: Any = None
         self._client: Any = None
         self._matcher: Any = None
@@ -185,7 +191,9 @@ class WebShop(Environment):
         from envs.webshop.tools import WebShopExecutor
 
         client = self._ensure_server()
-        return WebShopExecutor(client, int(task.meta["goal_index"]), str(task.meta["goal_kind"]), self._matcher)
+        ex = WebShopExecutor(client, int(task.meta["goal_index"]), str(task.meta["goal_kind"]), self._matcher)
+        ex.limits = self.limits
+        return ex
 
     # -- scoring ----------------------------------------------------------------------------
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:
