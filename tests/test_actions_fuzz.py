@@ -440,7 +440,7 @@ def test_property_fuzz_webshop_executor(webshop_env, line, step, k):
 
 
 @pytest.mark.slow
-@settings(max_examples=8000, **{**FUZZ, "derandomize": False})
+@settings(max_examples=10000, **{**FUZZ, "derandomize": False})
 @given(line=LINES, step=CLOCK_STEPS)
 def test_property_fuzz_math_executor_slow(line, step):
     _fuzz_math(line, step)
