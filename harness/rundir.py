@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 from pathlib import Path
 from typing import IO, Any
@@ -107,3 +108,36 @@ def identity_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") ->
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+class InFlight:
+    """``inflight.json`` in a run directory: the ids of the batch being run, removed once its lines
+    are on disk (and on any orderly exit). One left behind means the process died inside that
+    batch (a segfault, the OOM killer, ``kill -9``): the next start runs those tasks one at a time,
+    and a task that was running alone when the process died is recorded as a ``harness_error``
+    instead of being run a third time, so no task can crash every rerun."""
+
+    NAME = "inflight.json"
+
+    def __init__(self, root: Path) -> None:
+        self.path = Path(root) / self.NAME
+
+    def previous(self) -> tuple[set[str], bool]:
+        """The ids in flight when a previous process died, and whether they ran alone."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return {str(i) for i in data["ids"]}, bool(data["alone"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return set(), False
+
+    def begin(self, ids: list[str], alone: bool) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"ids": ids, "alone": alone}), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise disk_full(exc, self.path) or exc from None
+
+    def end(self) -> None:
+        self.path.unlink(missing_ok=True)

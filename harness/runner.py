@@ -30,8 +30,8 @@ from harness import stats
 from harness.agent import Agent
 from harness.environment import Environment
 from harness.records import RunConfig, RunResult, SampleRecord, SampleStatus, Task
-from harness.rundir import RunDirLock, append_lines, disk_full, identity_diff
-from harness.sample_guard import FAILED, record_line, run_batch
+from harness.rundir import InFlight, RunDirLock, append_lines, disk_full, identity_diff
+from harness.sample_guard import FAILED, died_alone, plan_batches, record_line, run_batch
 from harness.versions import collect_versions
 
 log = logging.getLogger(__name__)
@@ -132,10 +132,6 @@ def _prepare_dir(paths: RunPaths, config: RunConfig, chash: str) -> None:
     _write_json_atomic(paths.config, json.dumps(payload, indent=2))
 
 
-def _batches(tasks: list[Task], size: int) -> list[list[Task]]:
-    return [tasks[i : i + size] for i in range(0, len(tasks), max(1, size))]
-
-
 def _holding_run_dir_lock(fn: Callable[..., RunResult]) -> Callable[..., RunResult]:
     """Run ``fn`` (:func:`evaluate`) holding the lock of its run directory, so that a second
     process started on the same directory stops with one line instead of appending duplicates."""
@@ -144,8 +140,13 @@ def _holding_run_dir_lock(fn: Callable[..., RunResult]) -> Callable[..., RunResu
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> RunResult:
         a = sig.bind(*args, **kwargs).arguments
-        with RunDirLock(run_dir_for(a["output_dir"], a["agent_name"], a["env"].name, a["split"])):
-            return fn(*args, **kwargs)
+        root = run_dir_for(a["output_dir"], a["agent_name"], a["env"].name, a["split"])
+        with RunDirLock(root):
+            try:
+                return fn(*args, **kwargs)
+            except BaseException:
+                InFlight(root).end()  # an error or Ctrl-C is an orderly exit, not a death inside a task
+                raise
 
     return wrapper
 
@@ -191,6 +192,8 @@ def evaluate(
 
     done = {r.id for r in read_samples(paths.samples)}
     pending = [t for t in tasks if t.id not in done]
+    inflight = InFlight(paths.root)
+    crashed, crashed_alone = inflight.previous()
     if done:
         console.print(f"resuming {paths.root}: {len(tasks) - len(pending)}/{len(tasks)} samples already done")
 
@@ -209,13 +212,18 @@ def evaluate(
     ) as out:
         bar = progress.add_task("eval", total=len(tasks), completed=len(tasks) - len(pending), rate="")
         finished = 0
-        for batch in _batches(pending, batch_size):
+        for batch in plan_batches(pending, batch_size, crashed):
             t0 = time.perf_counter()
-            trajectories = run_batch(agent, batch, env)  # never raises: a crash is that task's harness_error
+            inflight.begin([t.id for t in batch], alone=len(batch) == 1)
+            if crashed_alone and batch[0].id in crashed:
+                trajectories = died_alone(batch)
+            else:
+                trajectories = run_batch(agent, batch, env)  # never raises: a crash is that task's harness_error
             seconds = (time.perf_counter() - t0) / len(batch)
             lines = [record_line(env, task, traj, seconds, versions.get("harness_git"))
                      for task, traj in zip(batch, trajectories)]
             append_lines(out, paths.samples, [line for line, _ in lines])
+            inflight.end()
             failures += sum(status in FAILED for _, status in lines)
             finished += len(batch)
             rate = finished / max(time.perf_counter() - started, 1e-9)

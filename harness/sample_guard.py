@@ -7,7 +7,9 @@ status (``harness_error``: the agent crashed on this task alone, or its record c
 trajectory, and scores 0 on every metric, as a failed execution does (SPEC c). The other samples of
 the batch are written as usual, and a rerun does not execute a recorded sample again, so a crash
 can never make every rerun die on the same batch. (To retry such samples, delete their lines from
-``samples.jsonl``.)
+``samples.jsonl``.) A crash that kills the process itself is caught by the in-flight marker
+(:class:`harness.rundir.InFlight`): the next start runs that batch task by task, and a task the
+process dies on alone is recorded as ``harness_error`` on the start after that.
 
 Strings in ``samples.jsonl`` are always valid UTF-8: a lone surrogate (``chr(55296)``, which a
 ``Code`` result or model text can hold and UTF-8 cannot encode) is written as its Python escape,
@@ -52,6 +54,23 @@ def clean(value: Any) -> Any:
 
 def _describe(exc: BaseException) -> str:
     return clean_text(f"{type(exc).__name__}: {exc}")[:_ERROR_CHARS]
+
+
+def plan_batches(pending: list[Task], size: int, crashed: set[str]) -> list[list[Task]]:
+    """Batches of ``size``; the tasks of a batch that a previous process died in
+    (:class:`harness.rundir.InFlight`) come first, one task per batch, so the next death names its task."""
+    first = [[t] for t in pending if t.id in crashed]
+    rest = [t for t in pending if t.id not in crashed]
+    return first + [rest[i : i + size] for i in range(0, len(rest), max(1, size))]
+
+
+def died_alone(batch: list[Task]) -> list[Trajectory]:
+    """Trajectories for tasks the harness process died on while running them alone: recorded
+    instead of run again."""
+    return [Trajectory(status=SampleStatus.HARNESS_ERROR,
+                       error="the harness process died while running this task alone, after dying in its batch "
+                             "(a crash, the out-of-memory killer or a kill); recorded instead of run a third time")
+            for _ in batch]
 
 
 def run_batch(agent: Agent, batch: list[Task], env: Environment) -> list[Trajectory]:

@@ -159,3 +159,61 @@ def test_status_enum_documents_the_new_statuses():
     assert SampleStatus("harness_error") is SampleStatus.HARNESS_ERROR
     assert SampleStatus("score_error") is SampleStatus.SCORE_ERROR
     json.dumps([s.value for s in SampleStatus])
+
+
+DIES_ON_TOY_3 = """
+import os, sys
+sys.path.insert(0, sys.argv[2])
+from harness_test_plugin.agent import ToyEchoAgent
+from harness_test_plugin.env import ToyArith
+from harness.runner import evaluate
+
+class Segfaulty(ToyEchoAgent):
+    def run(self, tasks, env):
+        if any(t.id == "toy-3" for t in tasks):
+            os._exit(139)  # as a segfault or the OOM killer: no exception, no cleanup
+        return super().run(tasks, env)
+
+res = evaluate(ToyArith(n=6), Segfaulty(), "a", "test", sys.argv[1], batch_size=2)
+print("n", res.n, res.status_counts["harness_error"])
+"""
+
+
+def test_a_task_that_kills_the_process_cannot_kill_every_rerun(tmp_path):
+    """The process dies in toy-3's batch, then on toy-3 alone; the third start records it and
+    finishes. (Without the in-flight marker every rerun would die on the same batch.)"""
+    import subprocess
+    import sys
+
+    from conftest import PLUGIN_SRC, REPO
+
+    cmd = [sys.executable, "-c", DIES_ON_TOY_3, str(tmp_path), str(PLUGIN_SRC)]
+    runs = [subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120) for _ in range(3)]
+    assert [r.returncode for r in runs] == [139, 139, 0], [r.stderr[-500:] for r in runs]
+    assert runs[2].stdout.split() == ["n", "6", "1"]
+    recs, _ = _samples(tmp_path)
+    assert recs["toy-3"].status == SampleStatus.HARNESS_ERROR and "died" in recs["toy-3"].trajectory.error
+    assert recs["toy-2"].status == SampleStatus.OK  # its batch-mate ran alone and was recorded
+    assert not (run_dir_for(tmp_path, "a", "toy_arith", "test") / "inflight.json").exists()
+
+
+def test_an_orderly_exit_leaves_no_in_flight_marker(tmp_path, toy_plugin_in_process):
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+
+    class Interrupted(ToyEchoAgent):
+        def run(self, tasks, env):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(ToyArith(n=2), Interrupted(), "a", "test", tmp_path)
+    root = run_dir_for(tmp_path, "a", "toy_arith", "test")
+    assert not (root / "inflight.json").exists()
+    seen = []
+
+    class Spy(ToyEchoAgent):
+        def run(self, tasks, env):
+            seen.append(len(tasks))
+            return super().run(tasks, env)
+
+    evaluate(ToyArith(n=2), Spy(), "a", "test", tmp_path)
+    assert seen == [2]  # batched as usual: an interrupt is not a crash
