@@ -22,6 +22,9 @@ class RunLockedError(RuntimeError):
 class DiskFullError(OSError):
     """The disk (or quota) filled up while writing a run; what was fsynced before is kept."""
 
+    def __str__(self) -> str:  # the message alone: the CLI prints it as its one line
+        return str(self.strerror)
+
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
