@@ -18,6 +18,7 @@ the six characters ``\\ud800``; every other character is written unchanged.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from typing import Any
@@ -163,12 +164,11 @@ def record_line(env: Environment, task: Task, traj: Trajectory, seconds: float =
 
 
 def _failed_line(env: Environment, task: Task, seconds: float, harness_git: str | None, error: str) -> tuple[str, SampleStatus]:
-    gold = task.gold
+    gold = clean(task.gold)
     try:
-        SampleRecord(id=task.id, question="", gold=gold, metrics={}, status=SampleStatus.OK,
-                     trajectory=Trajectory()).model_dump_json()
-    except Exception:  # noqa: BLE001 - a gold JSON cannot hold
-        gold = clean(repr(gold))
+        json.dumps(gold)
+    except (TypeError, ValueError):  # a gold JSON cannot hold: keep its repr
+        gold = clean(repr(task.gold))
     rec = SampleRecord(id=clean_text(task.id), question=clean_text(task.question), gold=clean(gold),
                        metrics=zero_metrics(env, task), status=SampleStatus.HARNESS_ERROR,
                        trajectory=Trajectory(status=SampleStatus.HARNESS_ERROR, error=error),

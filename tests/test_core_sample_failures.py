@@ -217,3 +217,16 @@ def test_an_orderly_exit_leaves_no_in_flight_marker(tmp_path, toy_plugin_in_proc
 
     evaluate(ToyArith(n=2), Spy(), "a", "test", tmp_path)
     assert seen == [2]  # batched as usual: an interrupt is not a crash
+
+
+def test_record_line_never_raises_even_for_a_gold_json_cannot_hold():
+    class Env:
+        name, main_metric = "e", "m"
+
+        def score(self, task, trajectory):
+            return {"m": 1.0}
+
+    line, status = record_line(Env(), Task(id="t", question=f"q{SURROGATE}", gold=object()), Trajectory(final_answer="a"))
+    back = SampleRecord.model_validate_json(line)
+    assert status == SampleStatus.HARNESS_ERROR and back.id == "t" and back.gold.startswith("<object object")
+    assert back.question == "q\\ud800" and back.metrics == {"m": 0.0}
