@@ -136,7 +136,7 @@ class InFlight:
     def begin(self, ids: list[str], alone: bool) -> None:
         tmp = self.path.with_suffix(".tmp")
         try:
-            tmp.write_text(json.dumps({"ids": ids, "alone": alone}), encoding="utf-8")
+            tmp.write_text(json.dumps({"ids": ids, "alone": alone, "pid": os.getpid()}), encoding="utf-8")
             tmp.replace(self.path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -144,3 +144,12 @@ class InFlight:
 
     def end(self) -> None:
         self.path.unlink(missing_ok=True)
+
+    def end_if_mine(self) -> None:
+        """Remove the marker if this process wrote it (an orderly exit), not one a dead process left."""
+        try:
+            mine = json.loads(self.path.read_text(encoding="utf-8")).get("pid") == os.getpid()
+        except (OSError, ValueError, AttributeError):
+            return
+        if mine:
+            self.end()

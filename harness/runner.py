@@ -145,7 +145,7 @@ def _holding_run_dir_lock(fn: Callable[..., RunResult]) -> Callable[..., RunResu
             try:
                 return fn(*args, **kwargs)
             except BaseException:
-                InFlight(root).end()  # an error or Ctrl-C is an orderly exit, not a death inside a task
+                InFlight(root).end_if_mine()  # an error or Ctrl-C is an orderly exit, not a death inside a task
                 raise
 
     return wrapper

@@ -230,3 +230,25 @@ def test_record_line_never_raises_even_for_a_gold_json_cannot_hold():
     back = SampleRecord.model_validate_json(line)
     assert status == SampleStatus.HARNESS_ERROR and back.id == "t" and back.gold.startswith("<object object")
     assert back.question == "q\\ud800" and back.metrics == {"m": 0.0}
+
+
+def test_a_refused_start_keeps_the_marker_a_dead_process_left(tmp_path, toy_plugin_in_process):
+    from harness.rundir import InFlight
+    from harness.runner import ConfigMismatchError
+
+    ToyArith, ToyEchoAgent = toy_plugin_in_process
+    evaluate(ToyArith(n=4), ToyEchoAgent(), "a", "test", tmp_path, limit=2, batch_size=2)
+    root = run_dir_for(tmp_path, "a", "toy_arith", "test")
+    (root / "inflight.json").write_text(json.dumps({"ids": ["toy-2", "toy-3"], "alone": False, "pid": -1}))
+    with pytest.raises(ConfigMismatchError):
+        evaluate(ToyArith(n=4), ToyEchoAgent(wrong_every=2), "a", "test", tmp_path, batch_size=2)
+    assert InFlight(root).previous() == ({"toy-2", "toy-3"}, False)
+    seen = []
+
+    class Spy(ToyEchoAgent):
+        def run(self, tasks, env):
+            seen.append([t.id for t in tasks])
+            return super().run(tasks, env)
+
+    evaluate(ToyArith(n=4), Spy(), "a", "test", tmp_path, batch_size=2)
+    assert seen == [["toy-2"], ["toy-3"]] and not (root / "inflight.json").exists()
