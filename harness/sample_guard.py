@@ -88,7 +88,8 @@ def run_batch(agent: Agent, batch: list[Task], env: Environment) -> list[Traject
         log.exception("batch of %d tasks failed (ids %s...); running each task alone", len(batch), batch[0].id)
         return [t for task in batch for t in run_batch(agent, [task], env)]
     return [t if isinstance(t, Trajectory) else
-            Trajectory(status=SampleStatus.HARNESS_ERROR, error=f"agent returned a {type(t).__name__}, not a Trajectory")
+            Trajectory(status=SampleStatus.HARNESS_ERROR,
+                       error=f"agent returned a {type(t).__name__}, not a Trajectory")
             for t in trajs]
 
 
@@ -114,7 +115,8 @@ def zero_metrics(env: Environment, task: Task) -> dict[str, float]:
     return {str(k): 0.0 for k in names | {env.main_metric}}
 
 
-def build_record(env: Environment, task: Task, traj: Trajectory, seconds: float, harness_git: str | None) -> SampleRecord:
+def build_record(env: Environment, task: Task, traj: Trajectory, seconds: float,
+                 harness_git: str | None) -> SampleRecord:
     """The sample's record; a failing ``score()`` makes it a ``score_error`` with zero metrics."""
     status = traj.status
     if status == SampleStatus.HARNESS_ERROR:
@@ -125,7 +127,8 @@ def build_record(env: Environment, task: Task, traj: Trajectory, seconds: float,
         except Exception as exc:  # noqa: BLE001 - a scorer bug on one sample must not cost the batch
             log.warning("score() failed on %s: %s", task.id, _describe(exc))
             metrics, status = zero_metrics(env, task), SampleStatus.SCORE_ERROR
-            traj.error = f"score() failed: {_describe(exc)}" + (f" (trajectory error: {traj.error})" if traj.error else "")
+            earlier = f" (trajectory error: {traj.error})" if traj.error else ""
+            traj.error = f"score() failed: {_describe(exc)}{earlier}"
     return SampleRecord(id=task.id, question=task.question, gold=task.gold, prediction=traj.final_answer,
                         metrics=metrics, status=status, trajectory=traj, seconds=seconds, harness_git=harness_git)
 
@@ -163,7 +166,8 @@ def record_line(env: Environment, task: Task, traj: Trajectory, seconds: float =
         return _failed_line(env, task, seconds, harness_git, f"cannot serialise the sample record: {_describe(exc)}")
 
 
-def _failed_line(env: Environment, task: Task, seconds: float, harness_git: str | None, error: str) -> tuple[str, SampleStatus]:
+def _failed_line(env: Environment, task: Task, seconds: float, harness_git: str | None,
+                 error: str) -> tuple[str, SampleStatus]:
     gold = clean(task.gold)
     try:
         json.dumps(gold)

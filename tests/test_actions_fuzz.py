@@ -273,9 +273,11 @@ ARGS = st.lists(PIECES, max_size=5).flatmap(lambda parts: st.sampled_from([", ".
 ACTION = st.builds(lambda outs, name, args, tail: f"{', '.join(outs)} = {name}({args}){tail}",
                    st.lists(NAMES, min_size=1, max_size=2), TOOL_NAMES, ARGS, st.sampled_from(["", " = 40", ")", "("]))
 LINES = st.one_of(
-    st.lists(ACTION, max_size=14).flatmap(lambda acts: st.sampled_from(["; ".join(acts), ";".join(acts), " ; ".join(acts)])),
+    st.lists(ACTION, max_size=14).flatmap(
+        lambda acts: st.sampled_from(["; ".join(acts), ";".join(acts), " ; ".join(acts)])),
     st.text(ANY_CHAR, max_size=120),
-    st.builds(lambda seed, extra: seed + extra, st.sampled_from(SEEDS), st.one_of(st.text(ANY_CHAR, max_size=30), SURROGATES)),
+    st.builds(lambda seed, extra: seed + extra, st.sampled_from(SEEDS),
+              st.one_of(st.text(ANY_CHAR, max_size=30), SURROGATES)),
     st.lists(st.builds(lambda k, op, arg: f"R{k} = {op}({arg})", st.integers(1, 12),
                        st.sampled_from(["Calculator", "SolveEquation", "SolveInequality", "Define", "Count", "Code"]),
                        st.sampled_from(GUARDS + [g.replace("x", "R1") for g in GUARDS] + ["R1 + 1", "2 + 2"])),
@@ -352,7 +354,8 @@ def _qa_calculator(formula: str) -> str:
 
 
 def _qa_executors(n: int, step: float) -> list[QAExecutor]:
-    tb = make_toolbox(FakeBackend(lambda p: " Answer: 3"), calculator=_qa_calculator, code=lambda text: f"ran {text[:20]}")
+    tb = make_toolbox(FakeBackend(lambda p: " Answer: 3"), calculator=_qa_calculator,
+                      code=lambda text: f"ran {text[:20]}")
     exs = [QAExecutor(Task(id=str(i), question=f"q{i}?"), tb, limits=LIMITS) for i in range(n)]
     for ex in exs:
         ex.clock = FakeClock(step)

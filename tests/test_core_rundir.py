@@ -48,7 +48,8 @@ def test_second_process_on_the_same_run_dir_is_refused(tmp_path, toy_plugin_in_p
 def test_two_cli_processes_on_one_directory_write_no_duplicates(plugin_site, tmp_path):
     """The reproduction: the same command twice at once. One runs, the other stops with one line."""
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("agents: toy_echo\nbenchmarks: toy_arith\nbatch_size: 2\nagent:\n  delay: 0.4\nenv:\n  toy_arith:\n    n: 12\n")
+    cfg.write_text("agents: toy_echo\nbenchmarks: toy_arith\nbatch_size: 2\n"
+                   "agent:\n  delay: 0.4\nenv:\n  toy_arith:\n    n: 12\n")
     cmd = [sys.executable, "-m", "harness.cli", "eval", "--config", str(cfg), "--output-dir", str(tmp_path / "runs")]
     procs = [subprocess.Popen(cmd, env=cli_env(plugin_site), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
@@ -154,7 +155,8 @@ def test_math_options_change_refuses_resume_naming_the_option(tmp_path, monkeypa
 
     class Tiny(type(_math_env())):
         def load(self, split, limit=None):
-            return [Task(id="m0", question="1+1?", gold="2", gold_plan=["add"], gold_actions=["R1 = Calculator(1 + 1)"])]
+            return [Task(id="m0", question="1+1?", gold="2", gold_plan=["add"],
+                         gold_actions=["R1 = Calculator(1 + 1)"])]
 
         def data_checksum(self, split):
             return "fixed"

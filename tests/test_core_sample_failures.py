@@ -98,7 +98,8 @@ def test_score_failure_is_score_error_and_the_batch_is_written(tmp_path, toy_plu
     res = evaluate(Fragile(n=5), Spy(), "a", "test", tmp_path, batch_size=5)
     recs, _ = _samples(tmp_path)
     assert res.n == 5 and res.status_counts["score_error"] == 2 and res.status_counts["ok"] == 3
-    assert recs["toy-2"].metrics == {"accuracy": 0.0} and "ZeroDivisionError: scorer bug" in recs["toy-2"].trajectory.error
+    assert recs["toy-2"].metrics == {"accuracy": 0.0}
+    assert "ZeroDivisionError: scorer bug" in recs["toy-2"].trajectory.error
     assert "non-finite" in recs["toy-3"].trajectory.error
     assert res.metrics["accuracy"] == pytest.approx(3 / 5)
     runs.clear()
@@ -226,7 +227,8 @@ def test_record_line_never_raises_even_for_a_gold_json_cannot_hold():
         def score(self, task, trajectory):
             return {"m": 1.0}
 
-    line, status = record_line(Env(), Task(id="t", question=f"q{SURROGATE}", gold=object()), Trajectory(final_answer="a"))
+    task = Task(id="t", question=f"q{SURROGATE}", gold=object())
+    line, status = record_line(Env(), task, Trajectory(final_answer="a"))
     back = SampleRecord.model_validate_json(line)
     assert status == SampleStatus.HARNESS_ERROR and back.id == "t" and back.gold.startswith("<object object")
     assert back.question == "q\\ud800" and back.metrics == {"m": 0.0}

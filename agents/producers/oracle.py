@@ -65,7 +65,8 @@ class OracleAgent(Agent):
                 executors[i] = env.session(tasks[i])
             except Exception as exc:  # noqa: BLE001 - an environment that cannot start this task
                 live.remove(i)
-                trajs[i] = Trajectory(status=SampleStatus.TOOL_ERROR, error=f"session failed: {type(exc).__name__}: {exc}")
+                trajs[i] = Trajectory(status=SampleStatus.TOOL_ERROR,
+                                      error=f"session failed: {type(exc).__name__}: {exc}")
         try:
             rounds = max((len(tasks[i].gold_actions or []) for i in live), default=0)
             for k in range(rounds):
