@@ -34,9 +34,14 @@ log = logging.getLogger(__name__)
 INVALID = SampleStatus.INVALID_ACTION.value
 TOOL_ERROR = SampleStatus.TOOL_ERROR.value
 
-VAR_RE = re.compile(r"(?<![A-Za-z0-9_])R(\d+)(?![0-9])")
-"""An ``R<k>`` reference: not preceded by a word character, not followed by a digit."""
-_OUTVAR = r"(?:R\d+|Output)"
+VAR_RE = re.compile(r"(?<![A-Za-z0-9_])R([0-9]+)(?![0-9])")
+"""An ``R<k>`` reference: ASCII digits only (``R٣``, ``R２`` are not variables), not preceded by a
+word character, not followed by a digit. Only canonical names (:func:`bad_variable_name`) can be
+assigned, so a non-canonical reference such as ``R01`` is always an undefined variable."""
+MAX_VARIABLE_DIGITS = 6
+"""``R`` + at most this many digits: longer numbers are refused before any int conversion (Python
+refuses to parse integers of more than 4,300 digits)."""
+_OUTVAR = r"(?:R[0-9]+|Output)"
 _ASSIGN_RE = re.compile(rf"^\s*({_OUTVAR}(?:\s*,\s*{_OUTVAR})*)\s*=(?!=)\s*(.*)$", re.S)
 _CALL_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _ACTION_START = re.compile(rf";\s*(?={_OUTVAR}(?:\s*,\s*{_OUTVAR})*\s*=(?!=))")
@@ -119,6 +124,9 @@ def parse_action(text: str) -> ParsedAction:
     if not m:
         return ParsedAction(raw, error="expected '<R k> = Tool(arguments)'")
     outputs = tuple(v.strip() for v in m.group(1).split(","))
+    bad = next((b for b in map(bad_variable_name, outputs) if b), None)
+    if bad:
+        return ParsedAction(raw, outputs, error=bad)
     if len(set(outputs)) != len(outputs):
         return ParsedAction(raw, outputs, error="an output variable is repeated")
     rest = m.group(2).strip()
@@ -145,6 +153,20 @@ def parse_action(text: str) -> ParsedAction:
         if after and not after.startswith("="):
             return ParsedAction(raw, outputs, name, error=f"unexpected text after {name}(...): {after[:40]!r}")
     return ParsedAction(raw, outputs, name, args.strip())
+
+
+def bad_variable_name(name: str) -> str | None:
+    """Why ``name`` cannot be assigned (``None`` when it can): ``R`` + a canonical ASCII number
+    (no leading zero, at most :data:`MAX_VARIABLE_DIGITS` digits) or ``Output``. ``R01`` would
+    otherwise be stored beside ``R1`` and confuse "the highest-numbered variable"."""
+    if name == "Output":
+        return None
+    digits = name[1:]
+    if len(digits) > MAX_VARIABLE_DIGITS:
+        return f"variable name {name[:12]}... is too long (at most R + {MAX_VARIABLE_DIGITS} digits)"
+    if len(digits) > 1 and digits[0] == "0":
+        return f"variable {name} has a leading zero; write R{digits.lstrip('0') or '0'}"
+    return None
 
 
 def parse_actions(line: str) -> list[ParsedAction]:
@@ -286,8 +308,9 @@ class VariableStore:
 
     def highest(self) -> str | None:
         """Name of the highest-numbered ``R`` variable."""
-        nums = [int(n[1:]) for n in self._values if n.startswith("R") and n[1:].isdigit()]
-        return f"R{max(nums)}" if nums else None
+        names = [n for n in self._values if VAR_RE.fullmatch(n)]
+        # canonical names (see bad_variable_name): longer is larger, equal lengths compare as text
+        return max(names, key=lambda n: (len(n), n)) if names else None
 
     def final(self, prefer_output: bool = True) -> Any | None:
         """The prediction: ``Output`` if set (one-pass), else the highest-numbered ``R``."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,8 @@ from envs.actions import (
     ParsedAction,
     ToolError,
     VariableStore,
-    parse_actions,
+    parse_action,
+    split_actions,
     substitute,
     undefined_variables,
 )
@@ -32,6 +35,54 @@ from harness.records import ActionResult
 log = logging.getLogger(__name__)
 
 ToolFn = Callable[[ParsedAction, VariableStore], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class LineLimits:
+    """Bounds on one grounder line: after ``max_actions`` actions, or once ``budget_s`` seconds
+    have been spent on the line, the rest of the line is one error observation instead of being
+    executed (a model can write a 1 MB line of 50k actions, or six slow ones). A tool call already
+    running is bounded by its own time limit, so a line ends within ``budget_s`` plus one tool
+    limit. Defaults sit far above what real lines need (the committed runs' longest line has 42
+    actions), so they change nothing for them."""
+
+    budget_s: float = 120.0
+    max_actions: int = 100
+
+
+LINE_OPTIONS: dict[str, Any] = {"line_budget_s": LineLimits.budget_s, "max_actions": LineLimits.max_actions}
+"""The environment options (``env: {NAME: {line_budget_s: .., max_actions: ..}}``) behind
+:class:`LineLimits`, with their defaults; every built-in environment accepts them and puts them in
+its identity options."""
+
+
+def line_limits(options: Mapping[str, Any]) -> LineLimits:
+    """:class:`LineLimits` from environment options; a non-positive or non-numeric value is refused."""
+    try:
+        budget = float(options.get("line_budget_s", LineLimits.budget_s))
+        cap = int(options.get("max_actions", LineLimits.max_actions))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"line_budget_s must be a number of seconds and max_actions an integer ({exc})") from None
+    if not (budget > 0 and math.isfinite(budget)) or cap < 1:
+        raise ValueError(f"line_budget_s must be > 0 and max_actions >= 1, got {budget} and {cap}")
+    return LineLimits(budget, cap)
+
+
+def over_limit(limits: LineLimits, done: int, spent_s: float) -> str | None:
+    """Why no further action of a line may run after ``done`` actions and ``spent_s`` seconds."""
+    if done >= limits.max_actions:
+        return f"at most {limits.max_actions} actions per line"
+    if spent_s > limits.budget_s:
+        return f"the line's time budget of {limits.budget_s:g} s was used up"
+    return None
+
+
+def rest_of_line(pieces: Sequence[str], reason: str) -> ActionResult:
+    """The one observation standing for the actions of a line that were not executed."""
+    text = "; ".join(pieces)
+    shown = text if len(text) <= 200 else text[:200] + f"... ({len(text)} characters)"
+    kind = INVALID if reason.startswith("at most") else TOOL_ERROR
+    return ActionResult(action=shown, error=f"{len(pieces)} more action(s) not executed: {reason}", error_kind=kind)
 
 
 @dataclass(frozen=True)
@@ -56,21 +107,32 @@ class ToolExecutor(Executor):
     substituted text).
     """
 
-    def __init__(self, tools: Iterable[Tool], passthrough: ToolFn | None = None, prefer_output: bool = True):
+    def __init__(self, tools: Iterable[Tool], passthrough: ToolFn | None = None, prefer_output: bool = True,
+                 limits: LineLimits | None = None):
         self.tools = {t.name: t for t in tools}
         self.store = VariableStore()
         self.passthrough = passthrough or _default_passthrough
         self.prefer_output = prefer_output
+        self.limits = limits or LineLimits()
+        self.clock: Callable[[], float] = time.monotonic
+        """Where line budgets read the time (a test can substitute a fake clock)."""
 
     def execute(self, actions: str) -> list[ActionResult]:
         try:
-            parsed = parse_actions(actions if isinstance(actions, str) else str(actions))
+            pieces = split_actions(actions if isinstance(actions, str) else str(actions))
         except Exception as exc:  # noqa: BLE001 - the parser must never take a run down
             log.exception("action parser failed")
-            return [ActionResult(action=str(actions), error=f"cannot parse actions: {exc}", error_kind=INVALID)]
-        if not parsed:
-            return [ActionResult(action=str(actions), error="no action found", error_kind=INVALID)]
-        return [self.execute_one(p) for p in parsed]
+            return [ActionResult(action=str(actions)[:1000], error=f"cannot parse actions: {exc}", error_kind=INVALID)]
+        if not pieces:
+            return [ActionResult(action=str(actions)[:1000], error="no action found", error_kind=INVALID)]
+        start, out = self.clock(), []
+        for k, piece in enumerate(pieces):
+            reason = over_limit(self.limits, k, self.clock() - start)
+            if reason:
+                out.append(rest_of_line(pieces[k:], reason))
+                break
+            out.append(self.execute_one(parse_action(piece)))
+        return out
 
     def execute_one(self, p: ParsedAction) -> ActionResult:
         res = ActionResult(action=p.text.strip(), tool=p.name or None, outputs=list(p.outputs))
@@ -95,7 +157,8 @@ class ToolExecutor(Executor):
             fn, check = self.passthrough, True
         missing = undefined_variables(p.args, self.store) if check else []
         if missing:
-            return _fail(res, f"undefined variable(s): {', '.join(missing)}", INVALID)
+            names = ", ".join(m if len(m) <= 16 else m[:12] + "..." for m in missing[:10])
+            return _fail(res, f"undefined variable(s): {names}", INVALID)
         try:
             values = list(fn(p, self.store))
         except InvalidAction as exc:

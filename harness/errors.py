@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.data import DataFormatError, DataMissingError
 from harness.plugins import ContractError
 from harness.registry import PluginLoadError, UnknownNameError
+from harness.rundir import DiskFullError, RunLockedError
 from harness.runner import ConfigMismatchError
 
 
@@ -14,6 +15,7 @@ class ConfigError(ValueError):
 
 UserError = (
     UnknownNameError, PluginLoadError, DataMissingError, DataFormatError, ConfigMismatchError, ConfigError, ContractError,
+    RunLockedError, DiskFullError,
 )
 
 

@@ -12,7 +12,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-SCHEMA_VERSION = "1.2"  # 1.1: SampleRecord.harness_git, RunResult.sample_commits; 1.2: RunResult.packages
+SCHEMA_VERSION = "1.2"
+# 1.1: SampleRecord.harness_git, RunResult.sample_commits
+# 1.2: RunResult.packages; statuses harness_error and score_error; RunConfig.env_options (hashed),
+#      env_settings and env_exemplars (hashed when set)
 
 
 def _null_to_nan(value: Any) -> Any:
@@ -31,6 +34,11 @@ class SampleStatus(str, Enum):
     TOOL_ERROR = "tool_error"
     MAX_ROUNDS = "max_rounds"
     MODEL_ERROR = "model_error"
+    HARNESS_ERROR = "harness_error"
+    """The agent crashed on this task alone, or its record could not be written
+    (:mod:`harness.sample_guard`); the error text is in the trajectory."""
+    SCORE_ERROR = "score_error"
+    """The environment's ``score()`` raised or returned a bad metric for this sample."""
 
 
 class Task(BaseModel):
@@ -132,9 +140,14 @@ class RunConfig(BaseModel):
     ``None`` = the harness's built-in set, whose digest is in ``agent_config``."""
     batch_size: int = 8
     """Recorded, not hashed: transport options do not change identity (cf. inspect's task_identifier)."""
+    env_options: dict[str, Any] = Field(default_factory=dict)
+    """The environment's behaviour options that differ from their defaults
+    (:meth:`harness.environment.Environment.identity_options`): hashed."""
+    env_settings: dict[str, Any] = Field(default_factory=dict)
+    """Every behaviour option's value in force, defaults included: recorded, not hashed."""
 
     def identity(self) -> dict[str, Any]:
-        return {
+        ident = {
             "agent": self.agent,
             "agent_config": self.agent_config,
             "benchmark": self.benchmark,
@@ -142,7 +155,12 @@ class RunConfig(BaseModel):
             "split": self.split,
             "seed": self.seed,
             "data_checksum": self.data_checksum,
-        } | ({"env_exemplars": self.env_exemplars} if self.env_exemplars is not None else {})
+        }
+        if self.env_exemplars is not None:
+            ident["env_exemplars"] = self.env_exemplars
+        if self.env_options:  # absent when all defaults: runs made before the field hash as before
+            ident["env_options"] = self.env_options
+        return ident
 
 
 class RunResult(BaseModel):

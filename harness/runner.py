@@ -3,20 +3,25 @@
 Layout of a run: ``<output_dir>/<agent>/<benchmark>-<split>/`` with ``config.json`` (written once),
 ``samples.jsonl`` (one line per finished task, flushed and fsynced as it finishes) and
 ``results.json`` (rewritten at the end). Rerunning the same command skips finished task ids; a
-rerun whose config hash differs is refused. A crash loses at most the batch in flight.
+rerun whose config hash differs is refused (naming the fields that differ). A crash loses at most
+the batch in flight; one sample's failure is recorded as its status (:mod:`harness.sample_guard`).
+One process writes a run directory at a time (:class:`harness.rundir.RunDirLock`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import logging
-import os
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -27,8 +32,10 @@ from harness.data import load_tasks
 from harness.environment import Environment
 from harness.exemplars import digest as exemplar_digest
 from harness.exemplars import env_exemplars
-from harness.plugins import ContractError, run_packages
-from harness.records import RunConfig, RunResult, SampleRecord, SampleStatus, Task, Trajectory
+from harness.plugins import run_packages
+from harness.records import RunConfig, RunResult, SampleRecord, SampleStatus, Task
+from harness.rundir import InFlight, RunDirLock, append_lines, disk_full, identity_diff
+from harness.sample_guard import FAILED, died_alone, plan_batches, record_line, run_batch
 from harness.versions import collect_versions
 
 log = logging.getLogger(__name__)
@@ -94,15 +101,17 @@ def read_samples(path: Path, repair: bool = True) -> list[SampleRecord]:
     if bad or (raw and not raw.endswith("\n")):
         if bad:
             log.warning("dropping %d unreadable line(s) from %s (interrupted write)", bad, path)
-        tmp = path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(r.model_dump_json() + "\n" for r in records), encoding="utf-8")
-        tmp.replace(path)
+        _write_json_atomic(path, "".join(r.model_dump_json() + "\n" for r in records))
     return records
 
 
 def _write_json_atomic(path: Path, data: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(data, encoding="utf-8")
+    try:
+        tmp.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise disk_full(exc, path) or exc from None
     tmp.replace(path)
 
 
@@ -112,36 +121,45 @@ def _prepare_dir(paths: RunPaths, config: RunConfig, chash: str) -> None:
         old = json.loads(paths.config.read_text(encoding="utf-8"))
         old_hash = old.get("config_hash")
         if old_hash != chash:
+            try:
+                diff = identity_diff(RunConfig.model_validate(old).identity(),
+                                     json.loads(json.dumps(config.identity(), default=str)))
+            except ValueError:  # a config.json this schema cannot read
+                diff = []
+            what = f"differs in {'; '.join(diff)}" if diff else "differs"
             hint = ""
             if old.get("benchmark_version") != config.benchmark_version:
                 hint = (f" (its {config.benchmark} version is {old.get('benchmark_version')}, now {config.benchmark_version}:"
                         f" `harness rescore {paths.root}` updates a finished run from its stored samples)")
             raise ConfigMismatchError(
-                f"{paths.root} holds a run with config hash {old_hash}, but this command has "
-                f"{chash}{hint}; use another --output-dir or delete that directory to start over"
+                f"{paths.root} holds a run whose configuration {what} (config hash {old_hash}, this command "
+                f"{chash}){hint}; use another --output-dir or delete that directory to start over"
             )
         return
     payload = config.model_dump(mode="json") | {"config_hash": chash}
     _write_json_atomic(paths.config, json.dumps(payload, indent=2))
 
 
-def _score(env: Environment, task: Task, traj: Trajectory) -> dict[str, float]:
-    metrics = env.score(task, traj)
-    if not isinstance(metrics, dict) or env.main_metric not in metrics:
-        got = sorted(metrics) if isinstance(metrics, dict) else type(metrics).__name__
-        raise ContractError(f"contract error: {env.name}.score() must return a dict with its main metric "
-                            f"{env.main_metric!r}; it returned {got} for task {task.id}")
-    try:
-        return {k: float(v) for k, v in metrics.items()}
-    except (TypeError, ValueError) as exc:
-        raise ContractError(f"contract error: {env.name}.score() returned a non-numeric metric for task "
-                            f"{task.id}: {exc}") from exc
+def _holding_run_dir_lock(fn: Callable[..., RunResult]) -> Callable[..., RunResult]:
+    """Run ``fn`` (:func:`evaluate`) holding the lock of its run directory, so that a second
+    process started on the same directory stops with one line instead of appending duplicates."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> RunResult:
+        a = sig.bind(*args, **kwargs).arguments
+        root = run_dir_for(a["output_dir"], a["agent_name"], a["env"].name, a["split"])
+        with RunDirLock(root):
+            try:
+                return fn(*args, **kwargs)
+            except BaseException:
+                InFlight(root).end_if_mine()  # an error or Ctrl-C is an orderly exit, not a death inside a task
+                raise
+
+    return wrapper
 
 
-def _batches(tasks: list[Task], size: int) -> list[list[Task]]:
-    return [tasks[i : i + size] for i in range(0, len(tasks), max(1, size))]
-
-
+@_holding_run_dir_lock
 def evaluate(
     env: Environment,
     agent: Agent,
@@ -173,6 +191,8 @@ def evaluate(
         command=command,
         limit=limit,
         batch_size=batch_size,
+        env_options=env.identity_options(),
+        env_settings=env.resolved_options(),
     )
     chash = config_hash(config)
     versions = collect_versions()  # now: the code that runs, not the checkout at the end of a long run
@@ -181,6 +201,8 @@ def evaluate(
 
     done = {r.id for r in read_samples(paths.samples)}
     pending = [t for t in tasks if t.id not in done]
+    inflight = InFlight(paths.root)
+    crashed, crashed_alone = inflight.previous()
     if done:
         console.print(f"resuming {paths.root}: {len(tasks) - len(pending)}/{len(tasks)} samples already done")
 
@@ -199,48 +221,28 @@ def evaluate(
     ) as out:
         bar = progress.add_task("eval", total=len(tasks), completed=len(tasks) - len(pending), rate="")
         finished = 0
-        for batch in _batches(pending, batch_size):
+        for batch in plan_batches(pending, batch_size, crashed):
             t0 = time.perf_counter()
-            try:
-                trajectories = agent.run(batch, env)
-                if not isinstance(trajectories, list) or len(trajectories) != len(batch):
-                    got = len(trajectories) if isinstance(trajectories, list) else type(trajectories).__name__
-                    raise ContractError(f"contract error: agent {agent_name} returned {got} trajectories for a batch "
-                                        f"of {len(batch)} tasks (Agent.run must return one per task, same order)")
-                records = []
-                for task, traj in zip(batch, trajectories):
-                    metrics = _score(env, task, traj)
-                    records.append(
-                        SampleRecord(
-                            id=task.id,
-                            question=task.question,
-                            gold=task.gold,
-                            prediction=traj.final_answer,
-                            metrics=metrics,
-                            status=traj.status,
-                            trajectory=traj,
-                            seconds=(time.perf_counter() - t0) / len(batch),
-                            harness_git=versions.get("harness_git"),
-                        )
-                    )
-            except ContractError:  # a plug-in bug: deterministic, so stop with its message instead of retrying
-                raise
-            except Exception:  # infrastructure failure: keep going, nothing written, rerun retries
-                failures += len(batch)
-                log.exception("batch of %d tasks failed (ids %s...); they will be retried on rerun", len(batch), batch[0].id)
-                progress.advance(bar, len(batch))
-                continue
-            for rec in records:
-                out.write(rec.model_dump_json() + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+            inflight.begin([t.id for t in batch], alone=len(batch) == 1)
+            if crashed_alone and batch[0].id in crashed:
+                trajectories = died_alone(batch)
+            else:
+                trajectories = run_batch(agent, batch, env)  # never raises: a crash is that task's harness_error
+            seconds = (time.perf_counter() - t0) / len(batch)
+            lines = [record_line(env, task, traj, seconds, versions.get("harness_git"))
+                     for task, traj in zip(batch, trajectories)]
+            append_lines(out, paths.samples, [line for line, _ in lines])
+            inflight.end()
+            failures += sum(status in FAILED for _, status in lines)
             finished += len(batch)
             rate = finished / max(time.perf_counter() - started, 1e-9)
             progress.update(bar, advance=len(batch), rate=f"{rate:.2f} samples/s")
 
     result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions)
     if failures:
-        console.print(f"[red]{failures} sample(s) failed and were not recorded; rerun the same command to retry them[/red]")
+        console.print(f"[red]{failures} sample(s) failed in the harness and were recorded as harness_error or "
+                      f"score_error (error text in their trajectory); delete their lines from {paths.samples} "
+                      f"to run them again[/red]")
     return result
 
 

@@ -76,20 +76,30 @@ def test_torn_last_line_is_dropped_and_rerun(tmp_path, toy_plugin_in_process):
     assert res.n == 4 and len(_lines(samples)) == 4
 
 
-def test_failing_batch_is_not_recorded_and_retried(tmp_path, toy_plugin_in_process):
+def test_failing_batch_is_run_task_by_task_and_the_crash_is_recorded(tmp_path, toy_plugin_in_process):
+    """A batch that raises is run task by task: its other task is recorded as usual, the crashing
+    one as harness_error with the error text, and a rerun executes nothing again (no crash loop)."""
     ToyArith, ToyEchoAgent = toy_plugin_in_process
     env = ToyArith(n=6)
+    seen: list[list[str]] = []
 
     class Flaky(ToyEchoAgent):
         def run(self, tasks, env):
+            seen.append([t.id for t in tasks])
             if any(t.id == "toy-3" for t in tasks):
                 raise RuntimeError("backend died")
             return super().run(tasks, env)
 
     res = evaluate(env, Flaky(), "toy_echo", "test", tmp_path, batch_size=2)
-    assert res.n == 4 and res.n_original == 6
-    res = evaluate(env, ToyEchoAgent(), "toy_echo", "test", tmp_path, batch_size=2)
-    assert res.n == 6
+    assert seen == [["toy-0", "toy-1"], ["toy-2", "toy-3"], ["toy-2"], ["toy-3"], ["toy-4", "toy-5"]]
+    assert res.n == 6 and res.status_counts["harness_error"] == 1 and res.metrics["accuracy"] == 5 / 6
+    rec = {r.id: r for r in read_samples(run_dir_for(tmp_path, "toy_echo", "toy_arith", "test") / "samples.jsonl")}
+    assert rec["toy-3"].status == SampleStatus.HARNESS_ERROR and rec["toy-3"].metrics == {"accuracy": 0.0}
+    assert "RuntimeError: backend died" in rec["toy-3"].trajectory.error
+    assert rec["toy-2"].status == SampleStatus.OK
+    seen.clear()
+    res = evaluate(env, Flaky(), "toy_echo", "test", tmp_path, batch_size=2)
+    assert seen == [] and res.n == 6
 
 
 def test_trajectory_status_counts(tmp_path, toy_plugin_in_process):

@@ -9,6 +9,9 @@ Environment options (``--config`` file, ``env: {gsm8k: {...}}``):
   ``Code`` then runs its argument only when it already is Python);
 * ``sandbox``: ``auto`` (default: bubblewrap where it runs, else the audit guard with a warning),
   ``bwrap`` or ``guard`` (:mod:`envs.sandbox_bwrap`); the option holds the resolved kind afterwards.
+* ``line_budget_s`` / ``max_actions``: bounds on one grounder line (:class:`envs.tool_executor.LineLimits`).
+
+Options that differ from these defaults enter the run identity (``Environment.identity_options``).
 
 Scoring follows Lumos (SPEC c): the prediction is ``Output`` if set, else the highest-numbered
 ``R`` variable; a trajectory whose status is not ``ok`` (an action failed, the round budget ran
@@ -30,6 +33,7 @@ from harness.records import SampleStatus, Task, ToolSpec, Trajectory
 
 from envs.math.code import CodeTool
 from envs.math.executor import Evaluator, MathExecutor, make_evaluator
+from envs.tool_executor import LINE_OPTIONS, line_limits
 from envs.math.scoring import em_numeric, em_strict
 from envs.sandbox import isolation_note, resolve_isolation
 
@@ -51,6 +55,12 @@ class MathEnvironment(Environment):
         "code_model": EnvOption(str, "model writing Python for Code"),
         "code_backend": EnvOption(str, "backend of code_model"),
         "sandbox": EnvOption(str, "what isolates model-written code", choices=("auto", "bwrap", "guard")),
+        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
+        "max_actions": EnvOption(int, "actions executed per grounder line"),
+    }
+    identity_option_defaults: ClassVar[dict[str, Any]] = {
+        **LINE_OPTIONS, "isolation": "worker", "tool_timeout": 5.0, "code_model": None, "code_backend": "hf",
+        "sandbox": "bwrap",
     }
 
     def __init__(self, data_dir: Any = None, **options: Any) -> None:
@@ -59,6 +69,7 @@ class MathEnvironment(Environment):
         self.tool_timeout = float(options.get("tool_timeout", 5.0))
         self.code_model = options.get("code_model")
         self.code_backend = str(options.get("code_backend", "hf"))
+        self.limits = line_limits(options)
         if self.isolation not in ("worker", "inprocess"):
             raise ValueError(f"{self.name}: isolation must be 'worker' or 'inprocess', got {self.isolation!r}")
         self.sandbox = resolve_isolation(options.get("sandbox"))
@@ -107,7 +118,9 @@ class MathEnvironment(Environment):
                 self._evaluator = make_evaluator(self.isolation, self.tool_timeout, sandbox=self.sandbox)
             if self._code_tool is None:
                 self._code_tool = CodeTool(self.code_model, self.code_backend, isolation=self.sandbox)
-        return MathExecutor(self._evaluator, self._code_tool)
+        ex = MathExecutor(self._evaluator, self._code_tool)
+        ex.limits = self.limits
+        return ex
 
     # -- scoring ----------------------------------------------------------------------------
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:

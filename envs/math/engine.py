@@ -6,15 +6,19 @@ exact form is what later actions compute with, so ``R1 = 1/3`` then ``R1 * 3`` g
 
 Parsing is restricted: ``parse_expr`` with a whitelist of names (no builtins, no attribute access,
 no strings, no dunder names), implicit multiplication, ``^`` as power, float literals made
-rational. Expressions are parsed unevaluated and rebuilt bottom-up so that a power or factorial
-whose result would have more than ``MAX_DIGITS`` digits is refused before it is computed
-(``9**9**9``); the worker's wall-clock limit (see :mod:`envs.math.tools`) catches everything else.
+rational. Expressions are parsed unevaluated and rebuilt bottom-up so that a power, ``exp``,
+factorial, float literal (``1e999999999``) or ``round(x, n)`` whose result would have more than
+``MAX_DIGITS`` digits is refused before it is computed (``9**9**9``, ``exp(exp(exp(10)))``,
+``round(1/3, 10^9)``); ``gcd``/``lcm`` of many numbers are folded pairwise (sympy reads a third
+argument as a polynomial generator) and equations of a degree above ``MAX_SOLVE_DEGREE`` are not
+solved. The worker's wall-clock limit (see :mod:`envs.math.tools`) catches everything else.
 
 :func:`handle` is the entry point, called in-process or inside a :class:`envs.sandbox.SandboxWorker`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import warnings
@@ -46,6 +50,12 @@ worker's time limit)."""
 MAX_FACTORIAL = 5_000
 MAX_EXPAND_DEGREE = 8
 MAX_FORMULA_CHARS = 2_000
+MAX_ROUND_DIGITS = 1_000
+"""``round(x, n)`` with ``|n|`` above this is refused (it computes ``10**n``)."""
+MAX_SOLVE_DEGREE = 12
+"""Polynomial equations (and inequalities) of a higher degree are refused, not solved:
+``x^1000 + x + 1 = 0`` would run into the time limit."""
+_FLOAT_LITERAL = re.compile(r"(?<![A-Za-z_])(?:\d+\.?\d*|\.\d+)[eE]([+-]?\d+)")
 
 
 class EngineError(Exception):
@@ -61,6 +71,19 @@ class FormulaError(EngineError):
 
 
 _ZERO = sympy.Integer(0)
+
+
+def _fold(fn: Any) -> Any:
+    """``gcd``/``lcm`` of any number of arguments, two at a time."""
+
+    def folded(*args: Any) -> Any:
+        if not args:
+            raise FormulaError("gcd/lcm need at least one argument")
+        if len(args) > 500:
+            raise EngineError("gcd/lcm of more than 500 numbers refused")
+        return functools.reduce(fn, args)
+
+    return folded
 
 
 class _round(sympy.Function):
@@ -110,8 +133,8 @@ _NAMES: dict[str, Any] = {
     "Abs": sympy.Abs,
     "factorial": sympy.factorial,
     "binomial": sympy.binomial,
-    "gcd": sympy.gcd,
-    "lcm": sympy.lcm,
+    "gcd": _fold(sympy.gcd),
+    "lcm": _fold(sympy.lcm),
     "min": sympy.Min,
     "max": sympy.Max,
     "Min": sympy.Min,
@@ -245,6 +268,9 @@ def _parse(text: str, funcs: set[str]) -> Any:
         raise FormulaError("empty formula")
     if _FORBIDDEN.search(text):
         raise FormulaError(f"cannot read formula {text[:80]!r} (unsupported characters or names)")
+    for m in _FLOAT_LITERAL.finditer(text):  # rationalize would build 10**exponent
+        if len(m.group(1)) > 6 or abs(int(m.group(1))) > MAX_DIGITS:
+            raise EngineError(f"number {m.group(0)[:20]} too large or too small (more than {MAX_DIGITS} digits)")
     local: dict[str, Any] = {}
     body = VAR_RE.sub(
         lambda m: f" _R{m.group(1)}" + ("" if m.end() < len(text) and text[m.end()] == "(" else " "), text
@@ -276,16 +302,37 @@ def _digits(x: Any) -> float:
     return max(int(x.p).bit_length(), int(x.q).bit_length()) * math.log10(2)
 
 
+def _magnitude(x: Any) -> float:
+    """``|x|`` as a float for a real number (``inf`` when it overflows or cannot be evaluated)."""
+    try:
+        return abs(float(x))
+    except (OverflowError, TypeError, ValueError):
+        return math.inf
+
+
+def _log_digits(base: Any) -> float:
+    """Digits per unit of exponent of ``base ** e``: exact for rationals, from a float otherwise."""
+    if base.is_Rational:
+        return _digits(base)
+    m = _magnitude(base)
+    if m == 0:
+        return 0.0
+    return abs(math.log10(m)) if math.isfinite(m) else math.inf
+
+
 def _check(func: Any, args: list[Any]) -> None:
     if func is sympy.Pow and len(args) == 2:
         base, ex = args
-        if base.is_Rational and ex.is_number and ex.is_real and base not in (0, 1, -1):
-            try:
-                e = abs(float(ex))
-            except (OverflowError, TypeError, ValueError):
-                e = math.inf
-            if e * _digits(base) > MAX_DIGITS:
+        if base.is_number and base.is_real and ex.is_number and ex.is_real and base not in (0, 1, -1):
+            e = _magnitude(ex)
+            if e and e * _log_digits(base) > MAX_DIGITS:
                 raise EngineError(f"result too large (more than {MAX_DIGITS} digits)")
+    elif func is sympy.exp and len(args) == 1 and args[0].is_number and args[0].is_real:
+        if _magnitude(args[0]) > MAX_DIGITS * math.log(10):
+            raise EngineError(f"exp of a number that large refused (more than {MAX_DIGITS} digits)")
+    elif func is _round and len(args) == 2 and args[1].is_number:
+        if _magnitude(args[1]) > MAX_ROUND_DIGITS:
+            raise EngineError(f"round to more than {MAX_ROUND_DIGITS} digits refused")
     elif func in (sympy.factorial, sympy.factorial2) and args and getattr(args[0], "is_number", False):
         if args[0].is_real and args[0] > MAX_FACTORIAL:
             raise EngineError(f"factorial of a number above {MAX_FACTORIAL} refused")
@@ -335,6 +382,13 @@ def _degree(e: Any) -> float:
     if e.is_Pow:
         return _degree(e.base) * float(e.exp) if e.exp.is_Integer and e.exp > 0 else math.inf
     return 1 if e.is_Symbol else (0 if e.is_number else math.inf)
+
+
+def check_degree(expr: Any, what: str = "equation") -> None:
+    """Refuse to solve a polynomial of a degree above :data:`MAX_SOLVE_DEGREE`."""
+    d = _degree(expr)
+    if math.isfinite(d) and d > MAX_SOLVE_DEGREE:
+        raise EngineError(f"{what} of degree {d:g} refused (at most {MAX_SOLVE_DEGREE})")
 
 
 def _tidy(v: Any) -> Any:

@@ -32,7 +32,7 @@ import sympy
 
 from envs.actions import VAR_RE
 from envs.math import engine
-from envs.math.engine import EngineError, FormulaError, compute, encode, format_value, split_top
+from envs.math.engine import EngineError, FormulaError, check_degree, compute, encode, format_value, split_top
 from harness.records import ToolSpec
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,8 @@ def solve_equation(arg: str, variables: Vars) -> list[Any]:
     if not syms:
         truth = all(bool(sympy.simplify(e.lhs - e.rhs) == 0) for e in eqs)
         return [sympy.true if truth else sympy.false]
+    for e in eqs:
+        check_degree(e.lhs - e.rhs)
     try:
         sols = sympy.solve(eqs, syms, dict=True)
     except (NotImplementedError, ValueError, TypeError) as exc:
@@ -162,6 +164,8 @@ def solve_inequality(arg: str, variables: Vars) -> list[Any]:
     syms = sorted(set().union(*(getattr(r, "free_symbols", set()) for r in rels)), key=lambda s: s.name)
     if not syms:
         return [sympy.true if all(bool(r) for r in rels) else sympy.false]
+    for r in rels:
+        check_degree(r.lhs - r.rhs, "inequality")
     try:
         if len(syms) == 1:
             sol = sympy.reduce_inequalities(rels, syms[0])

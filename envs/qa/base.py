@@ -22,6 +22,9 @@ Environment options (``env:`` section of ``harness eval --config``):
   that are not about the answer (HotpotQA's ``retrieval_recall@5``) are computed either way.
 - ``sandbox``: ``auto`` | ``bwrap`` | ``guard``: what isolates the sympy ``Calculator`` worker and
   ``Code`` runs (:mod:`envs.sandbox_bwrap`); the option holds the resolved kind afterwards.
+- ``line_budget_s`` / ``max_actions``: bounds on one grounder line (:class:`envs.tool_executor.LineLimits`).
+
+Options that differ from their defaults enter the run identity (``Environment.identity_options``).
 
 Models load lazily: the knowledge index on the first task, MiniLM on the first
 ``ParagraphRetrieve``, the reader on the first ``QA``.
@@ -40,6 +43,7 @@ from envs.qa.knowledge import DenseReranker, default_sources, load_knowledge, mi
 from envs.qa.reader import Reader
 from envs.qa.tools import TOOL_SPECS, QAToolbox
 from envs.sandbox import isolation_note, resolve_isolation
+from envs.tool_executor import LINE_OPTIONS, line_limits
 from harness.data import checksum_files
 from harness.environment import Environment, Executor
 from harness.options import EnvOption
@@ -107,6 +111,13 @@ class QAEnvironment(Environment):
         "final_answer": EnvOption(str, "how the prediction is taken", choices=tuple(FINAL_MODES)),
         "failed_trajectories": EnvOption(str, "wrong (the paper's protocol) | score", choices=FAILED_POLICIES),
         "sandbox": EnvOption(str, "what isolates model-written code", choices=("auto", "bwrap", "guard")),
+        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
+        "max_actions": EnvOption(int, "actions executed per grounder line"),
+    }
+    identity_option_defaults: ClassVar[dict[str, Any]] = {
+        **LINE_OPTIONS, "final_answer": "decide", "reader": None, "reader_backend": "hf", "reader_chat": "auto",
+        "reader_prefill": True, "reader_max_tokens": 100, "reader_options": {}, "knowledge": "default",
+        "failed_trajectories": "wrong", "sandbox": "bwrap",
     }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
@@ -126,6 +137,7 @@ class QAEnvironment(Environment):
             raise ValueError(f"failed_trajectories must be one of {FAILED_POLICIES}, not {self.failed_trajectories!r}")
         self.sandbox = resolve_isolation(options.get("sandbox"))
         self.options["sandbox"] = self.sandbox  # the kind that runs, for the run identity
+        self.limits = line_limits(options)
         self._toolbox: QAToolbox | None = None
         self._reader: Reader | None = None
 
@@ -162,7 +174,7 @@ class QAEnvironment(Environment):
         return self._toolbox
 
     def session(self, task: Task) -> Executor:
-        return QAExecutor(task, self.toolbox, yes_no=self.yes_no, final_mode=self.final_mode)
+        return QAExecutor(task, self.toolbox, yes_no=self.yes_no, final_mode=self.final_mode, limits=self.limits)
 
     def execute_batch(self, executors: list[Executor], lines: list[str]) -> list[list[ActionResult]]:
         """``[e.execute(line) for e, line in zip(executors, lines)]`` with the reader calls of all
@@ -189,8 +201,19 @@ class QAEnvironment(Environment):
             self._reader.close()
 
     # -- records --------------------------------------------------------------------------------------
+    def resolved_options(self) -> dict[str, Any]:
+        """The options in force, as parsed (``reader_prefill: "no"`` is ``False``)."""
+        parsed = {"final_answer": self.final_mode, "reader": self.reader_model, "reader_backend": self.reader_backend,
+                  "reader_chat": self.reader_chat, "reader_prefill": self.reader_prefill,
+                  "reader_max_tokens": self.reader_max_tokens, "reader_options": self.reader_options,
+                  "knowledge": self.knowledge_spec, "line_budget_s": self.limits.budget_s,
+                  "max_actions": self.limits.max_actions}
+        return super().resolved_options() | parsed
+
     def settings(self) -> dict[str, Any]:
-        """What changes tool outputs besides the data: folded into :meth:`data_checksum`."""
+        """What changes tool outputs besides the data, folded into :meth:`data_checksum` since the
+        first QA runs (kept so that their identities stay valid; the options also enter the identity
+        through :meth:`identity_options`, as every environment's do)."""
         return {
             "knowledge": str(self.knowledge_spec),
             "reader": self.reader_label(),
@@ -206,9 +229,7 @@ class QAEnvironment(Environment):
         raise NotImplementedError
 
     def data_checksum(self, split: str) -> str | None:
-        """Checksum of the split's files, the knowledge corpus files and :meth:`settings` (the run
-        identity has no slot for environment options, and a different reader or corpus must not
-        resume into an old run)."""
+        """Checksum of the split's files, the knowledge corpus files and :meth:`settings` (see there)."""
         try:
             files = self.split_files(split)
             kb = default_sources(self.data_dir) if self.knowledge_spec in (None, "", "default") else []

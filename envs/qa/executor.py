@@ -24,12 +24,13 @@ from envs.actions import (
     InvalidAction,
     ParsedAction,
     VariableStore,
-    parse_actions,
+    parse_action,
     parse_fields,
+    split_actions,
     substitute,
     unquote,
 )
-from envs.tool_executor import Tool, ToolExecutor
+from envs.tool_executor import LineLimits, Tool, ToolExecutor, over_limit, rest_of_line
 from envs.qa.metrics import answer_text
 from envs.qa.reader import YES_NO_SUFFIX, QARequest
 from envs.qa.tools import QAToolbox, context_text, is_qa_result, llm_calculator_request, render_value
@@ -52,7 +53,8 @@ def _text(arg: str, store: VariableStore, render: Any = None) -> str:
 class QAExecutor(ToolExecutor):
     """Variable store + QA tools for one task; ``final_answer`` runs the final-answer step."""
 
-    def __init__(self, task: Task, toolbox: QAToolbox, *, yes_no: bool = False, final_mode: str = "decide"):
+    def __init__(self, task: Task, toolbox: QAToolbox, *, yes_no: bool = False, final_mode: str = "decide",
+                 limits: LineLimits | None = None):
         if final_mode not in FINAL_MODES:
             raise ValueError(f"final answer mode must be one of {FINAL_MODES}, not {final_mode!r}")
         super().__init__(
@@ -62,7 +64,8 @@ class QAExecutor(ToolExecutor):
                 Tool("QA", self._qa),
                 Tool("Calculator", self._calculator),
                 Tool("Code", self._code),
-            ]
+            ],
+            limits=limits,
         )
         self.task = task
         self.toolbox = toolbox
@@ -73,6 +76,9 @@ class QAExecutor(ToolExecutor):
         self._answers: dict[QARequest, str] = {}
         """Reader answers fetched ahead by :func:`execute_batch`."""
         self._collect: list[QARequest] | None = None
+        self._calculated: dict[str, str | None] = {}
+        """sympy results of :func:`execute_batch`'s collecting pass, reused by its second pass (a
+        formula that fails or times out in sympy must not be evaluated twice)."""
         self._final_result: str | None = _UNSET
         self.final_result_raw: str | None = None
         """The full ``"Question: ..; Answer: .."`` string of the final step, once computed."""
@@ -138,7 +144,12 @@ class QAExecutor(ToolExecutor):
         formula = _text(p.args, store)
         # Lumos' LLM path reads each variable as its full value followed by a period.
         context = _text(p.args, store, lambda _n, v: context_text(v) + ".")
-        result = self.toolbox.calculate(formula)
+        if formula in self._calculated:
+            result = self._calculated.pop(formula)
+        else:
+            result = self.toolbox.calculate(formula)
+            if self._collect is not None:
+                self._calculated[formula] = result
         if result is None:  # not arithmetic: Lumos' LLM calculator over the values
             request = llm_calculator_request(context, self.task.question)
             result = self._ask(request)
@@ -201,29 +212,44 @@ def finalize_batch(executors: list[QAExecutor], toolbox: QAToolbox) -> list[str 
 def execute_batch(executors: list[QAExecutor], lines: list[str], toolbox: QAToolbox) -> list[list[ActionResult]]:
     """``executor.execute(line)`` for many tasks at once, action position by action position, with
     the reader calls of each position in one batch. Results equal the one-by-one execution."""
+    pieces: list[list[str]] = []
     parsed: list[list[ParsedAction]] = []
     results: list[list[ActionResult]] = [[] for _ in executors]
     for i, line in enumerate(lines):
         try:
-            parsed.append(parse_actions(line if isinstance(line, str) else str(line)))
+            pieces.append(split_actions(line if isinstance(line, str) else str(line)))
+            parsed.append([parse_action(a) for a in pieces[-1][: executors[i].limits.max_actions]])
         except Exception as exc:  # noqa: BLE001 - as ToolExecutor.execute: never take a run down
+            pieces.append([])
             parsed.append([])
-            results[i].append(ActionResult(action=str(line), error=f"cannot parse actions: {exc}", error_kind=INVALID))
+            results[i].append(ActionResult(action=str(line)[:1000], error=f"cannot parse actions: {exc}",
+                                           error_kind=INVALID))
             continue
         if not parsed[-1]:
-            results[i].append(ActionResult(action=str(line), error="no action found", error_kind=INVALID))
-    for j in range(max((len(p) for p in parsed), default=0)):
+            results[i].append(ActionResult(action=str(line)[:1000], error="no action found", error_kind=INVALID))
+    spent = [0.0] * len(executors)
+    """Seconds each task's own actions took (the line budget; shared reader batches not counted)."""
+    stopped = [False] * len(executors)
+    for j in range(max((min(len(p), e.limits.max_actions + 1) for p, e in zip(pieces, executors)), default=0)):
         waiting: list[tuple[int, list[QARequest]]] = []
         for i, (ex, acts) in enumerate(zip(executors, parsed)):
-            if j >= len(acts):
+            if stopped[i] or j >= len(pieces[i]):
+                continue
+            reason = over_limit(ex.limits, j, spent[i])
+            if reason:
+                results[i].append(rest_of_line(pieces[i][j:], reason))
+                stopped[i] = True
                 continue
             ex._collect = []
+            t0 = ex.clock()
             res = ex.execute_one(acts[j])
+            spent[i] += ex.clock() - t0
             asked, ex._collect = ex._collect, None
             if asked:
                 waiting.append((i, asked))  # res is the discarded _Deferred failure
             else:
                 results[i].append(res)
+                ex._calculated.clear()
         if not waiting:
             continue
         requests = [r for _, asked in waiting for r in asked]
@@ -238,6 +264,9 @@ def execute_batch(executors: list[QAExecutor], lines: list[str], toolbox: QATool
                 answer = next(it, None)
                 if answer is not None:
                     executors[i]._answers[r] = answer
+            t0 = executors[i].clock()
             results[i].append(executors[i].execute_one(parsed[i][j]))
+            spent[i] += executors[i].clock() - t0
             executors[i]._answers.clear()
+            executors[i]._calculated.clear()
     return results

@@ -25,6 +25,7 @@ from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from envs.tool_executor import LINE_OPTIONS, line_limits
 from envs.web import metrics
 from harness.data import DataFile, DataMissingError, checksum_files, read_json
 from harness.environment import Environment, Executor
@@ -94,7 +95,11 @@ class Mind2Web(Environment):
         "candidates": EnvOption(str, "where a step's candidates come from", choices=CANDIDATES),
         "ranker": EnvOption(str, "candidate ranker"),
         "teacher_forcing": EnvOption(bool, "previous actions are the gold ones"),
+        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
+        "max_actions": EnvOption(int, "actions executed per grounder line"),
     }
+    identity_option_defaults = {**LINE_OPTIONS, "top_k": TOP_K, "candidates": "auto", "ranker": None,
+                                "teacher_forcing": True}
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
@@ -106,6 +111,7 @@ class Mind2Web(Environment):
             raise ValueError("mind2web option 'candidates' must be auto | dataset | ranker | lumos | all")
         self.ranker_spec = options.get("ranker")
         self.teacher_forcing = bool(options.get("teacher_forcing", True))
+        self.limits = line_limits(options)
         self._ranker: Any = None
         self._records: dict[str, dict[str, Any]] = {}
         self._files_read: list[Path] = []
@@ -218,7 +224,9 @@ class Mind2Web(Environment):
         record = self._records.get(task.id)
         if record is None:
             raise KeyError(f"task {task.id} was not loaded by this environment")
-        return Mind2WebExecutor(self, record)
+        ex = Mind2WebExecutor(self, record)
+        ex.limits = self.limits
+        return ex
 
     # -- scoring ----------------------------------------------------------------------------
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:

@@ -8,7 +8,9 @@ Lumos' script evaluates, SPEC g.2). The standard numbers need the full catalogue
 Options (``--config`` ``env: {webshop: {...}}``): ``catalogue`` (small | all), ``files_dir`` (a folder
 holding the WebShop files directly, e.g. the test fixtures), ``search_backend`` (bm25s | pyserini),
 ``price_seed`` (4), ``tagger`` (en_core_web_sm), ``matcher`` (minilm | a CrossEncoder id),
-``server_url`` (use an already running server instead of starting one), ``startup_timeout``.
+``server_url`` (use an already running server instead of starting one), ``startup_timeout``,
+``line_budget_s`` / ``max_actions`` (:class:`envs.tool_executor.LineLimits`). Options that change
+behaviour and differ from their defaults enter the run identity (``Environment.identity_options``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from envs.tool_executor import LINE_OPTIONS, line_limits
 from harness.data import DataFile, DataFormatError, DataMissingError, checksum_files
 from harness.environment import Environment, Executor
 from harness.options import EnvOption
@@ -64,7 +67,11 @@ class WebShop(Environment):
         "matcher": EnvOption(str, "FeatureRetrieve/Pick similarity model"),
         "server_url": EnvOption(str, "an already running WebShop server"),
         "startup_timeout": EnvOption(float, "seconds to wait for the server"),
+        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
+        "max_actions": EnvOption(int, "actions executed per grounder line"),
     }
+    identity_option_defaults = {**LINE_OPTIONS, "catalogue": "small", "search_backend": "bm25s", "price_seed": 4,
+                                "tagger": "en_core_web_sm", "matcher": "minilm"}
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
@@ -73,6 +80,7 @@ class WebShop(Environment):
             raise ValueError("webshop option 'catalogue' must be 'small' or 'all'")
         files_dir = options.get("files_dir")
         self.files_dir = Path(files_dir).expanduser().resolve() if files_dir else self.data_dir / "webshop"
+        self.limits = line_limits(options)
         self._server: Any = None
         self._client: Any = None
         self._matcher: Any = None
@@ -203,7 +211,9 @@ class WebShop(Environment):
         from envs.webshop.tools import WebShopExecutor
 
         client = self._ensure_server()
-        return WebShopExecutor(client, int(task.meta["goal_index"]), str(task.meta["goal_kind"]), self._matcher)
+        ex = WebShopExecutor(client, int(task.meta["goal_index"]), str(task.meta["goal_kind"]), self._matcher)
+        ex.limits = self.limits
+        return ex
 
     # -- scoring ----------------------------------------------------------------------------
     def score(self, task: Task, trajectory: Trajectory) -> dict[str, float]:

@@ -213,7 +213,7 @@ class WebShopExecutor(ToolExecutor):
         items = [i.strip() for i in str(store[names_var]).split(" ** ") if i.strip()]
         if not items:
             raise ToolError("no items to pick from")
-        feats = sorted(find_variables(a.fields.get("Item_features", "")), key=lambda v: int(v[1:]))
+        feats = sorted(find_variables(a.fields.get("Item_features", "")), key=lambda v: (len(v), v))  # R2 < R10, no int()
         described = []
         for i, var in enumerate(feats):
             if i < len(items) and isinstance(store.get(var), str):
