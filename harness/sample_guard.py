@@ -171,9 +171,9 @@ def record_line(env: Environment, task: Task, traj: Trajectory, seconds: float =
                 harness_git: str | None = None) -> tuple[str, SampleStatus]:
     """One ``samples.jsonl`` line for a finished task (without the newline) and its status.
 
-    Never raises but for a :class:`ContractError`: lone surrogates are escaped, and a record that still cannot be written (an
-    object JSON cannot hold in ``extra``, a value that does not read back) is replaced by a
-    ``harness_error`` record of the task carrying the error."""
+    Raises only a :class:`ContractError`: lone surrogates are escaped, and a record that still
+    cannot be written (an object JSON cannot hold in ``extra``, a value that does not read back) is
+    replaced by a ``harness_error`` record of the task carrying the error."""
     try:
         rec = build_record(env, task, traj, seconds, harness_git)
     except ContractError:
