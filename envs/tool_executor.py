@@ -30,6 +30,7 @@ from envs.actions import (
     undefined_variables,
 )
 from harness.environment import Executor
+from harness.options import EnvOption
 from harness.records import ActionResult
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,13 @@ class LineLimits:
     max_actions: int = 100
 
 
-LINE_OPTIONS: dict[str, Any] = {"line_budget_s": LineLimits.budget_s, "max_actions": LineLimits.max_actions}
+LINE_OPTIONS: dict[str, EnvOption] = {
+    "line_budget_s": EnvOption(float, "seconds for one grounder line", default=LineLimits.budget_s),
+    "max_actions": EnvOption(int, "actions executed per grounder line", default=LineLimits.max_actions),
+}
 """The environment options (``env: {NAME: {line_budget_s: .., max_actions: ..}}``) behind
-:class:`LineLimits`, with their defaults; every built-in environment accepts them and puts them in
-its identity options."""
+:class:`LineLimits`; every built-in environment declares them (``options_spec``), so they enter
+its identity when not default."""
 
 
 def line_limits(options: Mapping[str, Any]) -> LineLimits:

@@ -58,10 +58,11 @@ class Environment(ABC):
     """Plan/ground round budget for iterative agents."""
     options_spec: ClassVar[dict[str, EnvOption] | None] = None
     """Options the ``env:`` section may hold (:mod:`harness.options`); ``None`` = undeclared, passed unchecked."""
-    identity_option_defaults: ClassVar[dict[str, Any]] = {}
-    """Every option that changes behaviour (tool outputs, scoring, time and action limits), with
-    its default. Locations and transport (``files_dir``, ``server_url``, time-outs of a server
-    start) do not belong here: the data checksum already covers the data they point at."""
+
+    @classmethod
+    def identity_option_defaults(cls) -> dict[str, Any]:
+        """Every declared option that changes behaviour (``EnvOption.identity``), with its default."""
+        return {k: o.default for k, o in (cls.options_spec or {}).items() if o.identity}
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         self.data_dir = resolve_data_dir(data_dir)
@@ -69,11 +70,11 @@ class Environment(ABC):
 
     # -- identity ---------------------------------------------------------------------------
     def resolved_options(self) -> dict[str, Any]:
-        """Each option of :attr:`identity_option_defaults` with the value in force (the one given,
+        """Each option of :meth:`identity_option_defaults` with the value in force (the one given,
         else the default); recorded in ``config.json`` as ``env_settings``. Override to report
         normalised values (e.g. ``"true"`` given for a boolean)."""
         given = getattr(self, "options", {}) or {}
-        return {k: given.get(k, d) for k, d in self.identity_option_defaults.items()}
+        return {k: given.get(k, d) for k, d in self.identity_option_defaults().items()}
 
     def identity_options(self) -> dict[str, Any]:
         """The options of :meth:`resolved_options` that differ from their default: the runner hashes
@@ -81,8 +82,8 @@ class Environment(ABC):
         reader or line budget is refused. Defaults are left out so that adding an option (with the
         old behaviour as its default) does not orphan existing runs; changing a default's behaviour
         is a :attr:`version` bump."""
-        return {k: v for k, v in self.resolved_options().items()
-                if k not in self.identity_option_defaults or v != self.identity_option_defaults[k]}
+        defaults = self.identity_option_defaults()
+        return {k: v for k, v in self.resolved_options().items() if k not in defaults or v != defaults[k]}
 
     # -- tasks and data ---------------------------------------------------------------------
     @abstractmethod

@@ -3,7 +3,7 @@
 An :class:`~harness.environment.Environment` subclass may declare ``options_spec = {"name":
 EnvOption(int), ...}``. Declared: an unknown key, a value of the wrong type or outside ``choices`` is
 refused before the environment is built, with one line naming the benchmark and the key (and a
-"did you mean"). Not declared (``options_spec = None``, the default): every option is passed through
+"did you mean"). The same declaration says which options enter the run identity, and their defaults. Not declared (``options_spec = None``, the default): every option is passed through
 unchecked, so plug-ins written before declarations existed keep working; their constructor's own
 ``ValueError``/``TypeError`` still becomes one line (see :func:`harness.evaluate.run_plan`).
 
@@ -30,6 +30,13 @@ class EnvOption:
     help: str = ""
     choices: tuple[Any, ...] | None = None
     """Allowed values, when the option is an enumeration."""
+    default: Any = None
+    """The value in force when the option is not given (what the environment's constructor uses)."""
+    identity: bool = True
+    """Whether the option changes behaviour (tool outputs, scoring, limits): a value other than
+    ``default`` then enters the run identity (:meth:`harness.environment.Environment.identity_options`).
+    ``False`` for locations and transport (``files_dir``, ``server_url``): the data checksum already
+    covers the data they point at."""
 
     def check(self, value: Any) -> str | None:
         """``None`` when ``value`` is acceptable, else what is wrong with it."""

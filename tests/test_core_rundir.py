@@ -105,6 +105,12 @@ def test_identity_diff_is_dotted_and_names_absent_fields():
                                        "env_options ('<absent>' -> {'tool_timeout': 1})"]
 
 
+def _ran_elsewhere(env) -> dict:
+    """The sandbox kind enters the identity only where bubblewrap could not run (the fallback guard)."""
+    kind = getattr(env, "sandbox", "bwrap")
+    return {} if kind == "bwrap" else {"sandbox": kind}
+
+
 def _math_env(**options):
     from envs.math.gsm8k import GSM8K
 
@@ -113,11 +119,13 @@ def _math_env(**options):
 
 def test_env_options_enter_the_identity_only_when_not_default():
     env = _math_env()
-    assert env.identity_options() == {}
+    assert env.identity_options() == _ran_elsewhere(env)
     assert env.resolved_options()["tool_timeout"] == 5.0 and env.resolved_options()["max_actions"] == 100
     env = _math_env(isolation="inprocess", tool_timeout=2, code_model="m", max_actions=7, tool_timeout_note="x")
-    assert env.identity_options() == {"isolation": "inprocess", "tool_timeout": 2, "code_model": "m", "max_actions": 7}
-    assert _math_env(tool_timeout=5, isolation="worker").identity_options() == {}  # explicit defaults
+    assert env.identity_options() == {"isolation": "inprocess", "tool_timeout": 2, "code_model": "m", "max_actions": 7,
+                                      **_ran_elsewhere(env)}
+    explicit = _math_env(tool_timeout=5, isolation="worker")  # explicit defaults
+    assert explicit.identity_options() == _ran_elsewhere(explicit)
 
 
 @pytest.mark.parametrize("name", ["gsm8k", "svamp", "hotpotqa", "strategyqa", "mind2web", "webshop"])
@@ -125,10 +133,10 @@ def test_every_builtin_env_declares_line_limits_and_defaults_hash_as_before(name
     from harness.registry import get_env
 
     cls = get_env(name)
-    assert {"line_budget_s", "max_actions"} <= set(cls.identity_option_defaults)
+    assert {"line_budget_s", "max_actions"} <= set(cls.identity_option_defaults())
     env = cls()
-    assert env.identity_options() == {}
-    assert cls(line_budget_s=9).identity_options() == {"line_budget_s": 9}
+    assert env.identity_options() == _ran_elsewhere(env)
+    assert cls(line_budget_s=9).identity_options() == {"line_budget_s": 9, **_ran_elsewhere(env)}
     with pytest.raises(ValueError, match="max_actions"):
         cls(max_actions=0)
 

@@ -50,17 +50,13 @@ class MathEnvironment(Environment):
     paper_n: ClassVar[dict[str, int]] = {}
     """Default number of tasks per split (the paper's evaluation subset); ``limit`` overrides."""
     options_spec: ClassVar[dict[str, EnvOption] | None] = {
-        "isolation": EnvOption(str, "how sympy runs (the constructor checks the value)"),
-        "tool_timeout": EnvOption(float, "seconds per maths tool call"),
+        "isolation": EnvOption(str, "how sympy runs", choices=("worker", "inprocess"), default="worker"),
+        "tool_timeout": EnvOption(float, "seconds per maths tool call", default=5.0),
         "code_model": EnvOption(str, "model writing Python for Code"),
-        "code_backend": EnvOption(str, "backend of code_model"),
-        "sandbox": EnvOption(str, "what isolates model-written code", choices=("auto", "bwrap", "guard")),
-        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
-        "max_actions": EnvOption(int, "actions executed per grounder line"),
-    }
-    identity_option_defaults: ClassVar[dict[str, Any]] = {
-        **LINE_OPTIONS, "isolation": "worker", "tool_timeout": 5.0, "code_model": None, "code_backend": "hf",
-        "sandbox": "bwrap",
+        "code_backend": EnvOption(str, "backend of code_model", default="hf"),
+        "sandbox": EnvOption(str, "what isolates model-written code (holds the kind that ran)",
+                             choices=("auto", "bwrap", "guard"), default="bwrap"),
+        **LINE_OPTIONS,
     }
 
     def __init__(self, data_dir: Any = None, **options: Any) -> None:

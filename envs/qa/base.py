@@ -102,22 +102,18 @@ class QAEnvironment(Environment):
     """StrategyQA: the final question gets " Must answer yes/no."."""
     options_spec: ClassVar[dict[str, EnvOption] | None] = {
         "reader": EnvOption(str, "QA reader model id or path"),
-        "reader_backend": EnvOption(str, "backend of the reader"),
-        "reader_chat": EnvOption(str, "auto | lumos | raw"),
-        "reader_prefill": EnvOption((bool, str), "start answers with 'Answer:'"),
-        "reader_max_tokens": EnvOption(int, "generation cap per reader call"),
-        "reader_options": EnvOption(dict, "extra backend keyword arguments"),
-        "knowledge": EnvOption(str, "knowledge source"),
-        "final_answer": EnvOption(str, "how the prediction is taken", choices=tuple(FINAL_MODES)),
-        "failed_trajectories": EnvOption(str, "wrong (the paper's protocol) | score", choices=FAILED_POLICIES),
-        "sandbox": EnvOption(str, "what isolates model-written code", choices=("auto", "bwrap", "guard")),
-        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
-        "max_actions": EnvOption(int, "actions executed per grounder line"),
-    }
-    identity_option_defaults: ClassVar[dict[str, Any]] = {
-        **LINE_OPTIONS, "final_answer": "decide", "reader": None, "reader_backend": "hf", "reader_chat": "auto",
-        "reader_prefill": True, "reader_max_tokens": 100, "reader_options": {}, "knowledge": "default",
-        "failed_trajectories": "wrong", "sandbox": "bwrap",
+        "reader_backend": EnvOption(str, "backend of the reader", default="hf"),
+        "reader_chat": EnvOption(str, "auto | lumos | raw", default="auto"),
+        "reader_prefill": EnvOption((bool, str), "start answers with 'Answer:'", default=True),
+        "reader_max_tokens": EnvOption(int, "generation cap per reader call", default=100),
+        "reader_options": EnvOption(dict, "extra backend keyword arguments", default={}),
+        "knowledge": EnvOption(str, "knowledge source", default="default"),
+        "final_answer": EnvOption(str, "how the prediction is taken", choices=tuple(FINAL_MODES), default="decide"),
+        "failed_trajectories": EnvOption(str, "wrong (the paper's protocol) | score", choices=FAILED_POLICIES,
+                                         default="wrong"),
+        "sandbox": EnvOption(str, "what isolates model-written code (holds the kind that ran)",
+                             choices=("auto", "bwrap", "guard"), default="bwrap"),
+        **LINE_OPTIONS,
     }
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:

@@ -90,16 +90,13 @@ class Mind2Web(Environment):
     max_rounds = 15
     description = "Mind2Web (Deng et al. 2023): predict element + operation per step; teacher-forced Lumos protocol."
     options_spec = {
-        "files_dir": EnvOption(str, "folder holding the Mind2Web files directly"),
-        "top_k": EnvOption(int, "candidates per step"),
-        "candidates": EnvOption(str, "where a step's candidates come from", choices=CANDIDATES),
+        "files_dir": EnvOption(str, "folder holding the Mind2Web files directly", identity=False),
+        "top_k": EnvOption(int, "candidates per step", default=TOP_K),
+        "candidates": EnvOption(str, "where a step's candidates come from", choices=CANDIDATES, default="auto"),
         "ranker": EnvOption(str, "candidate ranker"),
-        "teacher_forcing": EnvOption(bool, "previous actions are the gold ones"),
-        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
-        "max_actions": EnvOption(int, "actions executed per grounder line"),
+        "teacher_forcing": EnvOption(bool, "previous actions are the gold ones", default=True),
+        **LINE_OPTIONS,
     }
-    identity_option_defaults = {**LINE_OPTIONS, "top_k": TOP_K, "candidates": "auto", "ranker": None,
-                                "teacher_forcing": True}
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)

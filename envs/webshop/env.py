@@ -59,19 +59,16 @@ class WebShop(Environment):
     """Lumos runs 10 half-rounds (5 plan + 5 ground)."""
     description = "WebShop (Yao et al. 2022): buy the product a goal describes on a simulated shop; reward in [0, 1]."
     options_spec = {
-        "catalogue": EnvOption(str, "product catalogue", choices=("small", "all")),
-        "files_dir": EnvOption(str, "folder holding the WebShop files directly"),
-        "search_backend": EnvOption(str, "bm25s | pyserini"),
-        "price_seed": EnvOption(int, "seed of the product prices"),
-        "tagger": EnvOption(str, "noun tagger of the reward"),
-        "matcher": EnvOption(str, "FeatureRetrieve/Pick similarity model"),
-        "server_url": EnvOption(str, "an already running WebShop server"),
-        "startup_timeout": EnvOption(float, "seconds to wait for the server"),
-        "line_budget_s": EnvOption(float, "seconds for one grounder line"),
-        "max_actions": EnvOption(int, "actions executed per grounder line"),
+        "catalogue": EnvOption(str, "product catalogue", choices=("small", "all"), default="small"),
+        "files_dir": EnvOption(str, "folder holding the WebShop files directly", identity=False),
+        "search_backend": EnvOption(str, "bm25s | pyserini", default="bm25s"),
+        "price_seed": EnvOption(int, "seed of the product prices", default=4),
+        "tagger": EnvOption(str, "noun tagger of the reward", default="en_core_web_sm"),
+        "matcher": EnvOption(str, "FeatureRetrieve/Pick similarity model", default="minilm"),
+        "server_url": EnvOption(str, "an already running WebShop server", identity=False),
+        "startup_timeout": EnvOption(float, "seconds to wait for the server", identity=False),
+        **LINE_OPTIONS,
     }
-    identity_option_defaults = {**LINE_OPTIONS, "catalogue": "small", "search_backend": "bm25s", "price_seed": 4,
-                                "tagger": "en_core_web_sm", "matcher": "minilm"}
 
     def __init__(self, data_dir: str | Path | None = None, **options: Any) -> None:
         super().__init__(data_dir, **options)
