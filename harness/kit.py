@@ -26,15 +26,15 @@ Groups:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 # -- contract -------------------------------------------------------------------------------------
 from harness.agent import Agent, AgentOptions, AgentProducer, trajectory_status
-from harness.data import DataFile, DataMissingError, checksum_files, require
+from harness.data import DataFile, DataFormatError, DataMissingError, checksum_files, read_jsonl, require
 from harness.environment import Environment, Executor
 from harness.exemplars import Exemplar, exemplar_from_dict, read_exemplars
+from harness.options import EnvOption
 from harness.plugins import ContractError
 from harness.records import ActionResult, SampleStatus, Task, ToolSpec, Trajectory, Turn
 
@@ -79,27 +79,11 @@ def require_file(env: Environment, file: DataFile) -> Path:
     return require(env.data_dir, file.path)
 
 
-def read_jsonl(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """The first ``limit`` JSON objects of a JSONL file (blank lines skipped); a bad line is an
-    error naming the file and line, since a benchmark silently losing items changes its numbers."""
-    rows: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if limit is not None and len(rows) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise ValueError(f"{path}:{i}: not valid JSON ({exc})") from exc
-    return rows
-
-
 __all__ = [
     # contract
     "Agent", "AgentOptions", "AgentProducer", "trajectory_status", "Environment", "Executor", "ActionResult",
-    "SampleStatus", "Task", "ToolSpec", "Trajectory", "Turn", "DataFile", "DataMissingError", "ContractError",
+    "SampleStatus", "Task", "ToolSpec", "Trajectory", "Turn", "DataFile", "DataMissingError", "DataFormatError", "ContractError",
+    "EnvOption",
     "Exemplar", "exemplar_from_dict", "read_exemplars",
     # tool sets
     "Tool", "ToolExecutor", "ToolError", "InvalidAction", "ParsedAction", "VariableStore", "parse_actions", "parse_fields", "MathEnvironment", "MATH_TOOLS",

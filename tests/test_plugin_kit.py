@@ -168,7 +168,7 @@ def test_read_jsonl_names_the_bad_line(tmp_path):
     f = tmp_path / "d.jsonl"
     f.write_text('{"a": 1}\n\n{"a": 2}\nnot json\n')
     assert kit.read_jsonl(f, limit=2) == [{"a": 1}, {"a": 2}]
-    with pytest.raises(ValueError, match=r"d.jsonl:4"):
+    with pytest.raises(ValueError, match=r"d.jsonl: line 4 is not valid JSON"):
         kit.read_jsonl(f)
 
 
