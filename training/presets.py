@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from training.datasets import SourceSpec
 from training.dpo import DPOSettings
+from training.lumos_sft import LumosSFTSettings
 from training.modeling import LoraSettings
 from training.sft import SFTSettings
 
@@ -34,6 +35,9 @@ class DataSettings(BaseModel):
     dev_size: int = 32
     """Held-out slice of the first source's train split for the per-iteration dev accuracy."""
     seed: int = 0
+    lumos_sft: LumosSFTSettings = Field(default_factory=LumosSFTSettings)
+    """Agent Lumos' released SFT sets for the cold start instead of records built from the train-split
+    golds (which still feed MOAT's sampling and the dev slice); see :mod:`training.lumos_sft`."""
 
 
 class CriticSettings(BaseModel):
@@ -162,7 +166,8 @@ def _paper() -> dict[str, Any]:
         "preset": "paper",
         "base_model": "meta-llama/Llama-2-7b-hf",
         "full_finetune": True,
-        "data": {"formulations": ["one-pass", "iterative"], "dev_size": 100},
+        # the initial tuning is Lumos' own data (maths, complex QA, web; both formulations) when present
+        "data": {"formulations": ["one-pass", "iterative"], "dev_size": 100, "lumos_sft": {"use": "auto"}},
         "sft": {"learning_rate": 2e-5, "epochs": 2.0, "per_device_batch_size": 2, "grad_accum": 32,
                 "max_length": 1024, "warmup_ratio": 0.03, "bf16": True, "gradient_checkpointing": True,
                 "save_steps": 200},
