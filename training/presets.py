@@ -84,6 +84,12 @@ class MoatSettings(BaseModel):
     dev_reward_k: int = 4
     """Plans sampled per dev task to measure E[NLL] before/after each stage (Lemma 5.1 check)."""
     backend_dtype: str = "auto"
+    backend: str = "hf"
+    """Engine for K-plan sampling, the grounder-NLL reward, regeneration and the dev passes: ``hf`` or
+    ``vllm`` (as the official code samples); the trainers are TRL either way. Weights reach vLLM as
+    checkpoint directories (LoRA adapters merged once, see :mod:`agents.backends.merged`)."""
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    """Passed to the backend, e.g. ``{tensor_parallel_size: 2, gpu_memory_utilization: 0.5}``."""
     seed: int = 0
 
 
