@@ -13,6 +13,7 @@ from harness.errors import ConfigError
 from harness.records import RunResult
 from harness.registry import AGENTS, ENVS
 from harness.runner import evaluate
+from harness.sharding import Shard
 
 
 @dataclass
@@ -31,6 +32,8 @@ class EvalPlan:
     agent_extra: dict[str, Any] = field(default_factory=dict)
     env_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     command: str | None = None
+    shard: Shard | None = None
+    """This process's shard of every run (``--shard I/N`` or the launcher's RANK/WORLD_SIZE)."""
 
 
 def expand_benchmarks(names: list[str]) -> list[str]:
@@ -78,6 +81,7 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
                             batch_size=plan.batch_size,
                             command=plan.command,
                             console=console,
+                            shard=plan.shard,
                         )
                     )
             finally:
