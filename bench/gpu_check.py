@@ -190,7 +190,7 @@ def check_cascade(work: Path) -> str:
 
     model_dir = build_tiny_checkpoint(work / "cascade" / "tiny", seed=4)
     notes = []
-    for dtype, tol in (("float32", 1e-5), ("bfloat16", 1e-2)):
+    for dtype, tol in (("float32", 1e-5), ("bfloat16", 3e-2)):  # bf16 eps is 7.8e-3: a few ulps of the largest logit
         backend = HFBackend.from_pretrained(str(model_dir), dtype=dtype, device=_device())
         if backend.model.config._attn_implementation != spa.NAME:
             raise RuntimeError(f"backend runs {backend.model.config._attn_implementation}, not {spa.NAME}")
