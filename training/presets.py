@@ -110,7 +110,20 @@ class TrainConfig(BaseModel):
     tiny: dict[str, int] = Field(default_factory=lambda: {"hidden": 32, "layers": 2, "vocab_size": 1000})
 
     def identity(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        d = self.model_dump(mode="json")
+        for (section, key), default in _LATER_FIELDS.items():
+            if d[section].get(key) == default:
+                del d[section][key]
+        return d
+
+
+# Fields added after runs were trained and committed (training/shipped, leaderboards): at their defaults they
+# stay out of the identity, so those runs keep their config hash and resume.
+_LATER_FIELDS: dict[tuple[str, str], Any] = {
+    ("data", "lumos_sft"): LumosSFTSettings().model_dump(mode="json"),
+    ("moat", "backend"): "hf",
+    ("moat", "backend_options"): {},
+}
 
 
 def _tiny() -> dict[str, Any]:
