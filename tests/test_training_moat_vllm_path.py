@@ -95,3 +95,26 @@ def test_moat_loop_samples_and_scores_through_the_vllm_path(tmp_path, monkeypatc
     assert (out / "moat" / "iter_1" / "planner.merged").exists()  # DPO's new planner, merged for the dev pass
     rows = [json.loads(line) for line in (out / "moat" / "iter_1" / "samples.jsonl").read_text().splitlines()]
     assert rows and all(len(r["samples"]) == 2 for r in rows)
+
+
+def test_vllm_backend_loads_an_adapter_as_its_merged_folder(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    base, adapter = _tiny_adapter(tmp_path)
+    seen = {}
+
+    class FakeLLM:
+        def __init__(self, model, **kw):
+            seen.update(model=model, **kw)
+
+        def get_tokenizer(self):
+            return None
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM))
+    from agents.backends.vllm import VLLMBackend
+
+    b = VLLMBackend(str(base), adapter=str(adapter), dtype="float32", tensor_parallel_size=1)
+    assert seen["model"] == str(tmp_path / "adapter.merged") and seen["tensor_parallel_size"] == 1
+    b.close()  # no vllm.distributed in the fake: cleanup is skipped, not an error
+    assert b.llm is None
