@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from training_helpers import FIXTURES, one_thread
@@ -140,3 +141,52 @@ def test_tiny_cold_start_trains_from_the_lumos_sets(tmp_path):
     assert plan[0]["messages"] == _record("lumos_maths_plan_onetime", plan[0]["id"])["messages"]  # used as published
     assert m["stages"]["lumos_planner"]["status"] == "done" and m["stages"]["lumos_grounder"]["status"] == "done"
     assert (out / "lumos" / "planner" / "adapter_config.json").exists()
+
+
+def test_online_sets_come_through_datasets(tmp_path, monkeypatch):
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(repo, split, revision=None):
+        calls.append((repo, split, revision))
+        return [_record("lumos_maths_plan_iterative", "gsm8k_101"), _record("lumos_maths_plan_iterative", "gsm8k_leak")]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    settings = LumosSFTSettings(use="required", datasets=["lumos_maths_plan_iterative"], online=True, dir=str(tmp_path))
+    records, stats = load_sets(settings, tmp_path, BOTH, eval_questions(FIXTURES))
+    assert calls == [("ai2lumos/lumos_maths_plan_iterative", "train", None)]
+    assert [r["id"] for r in records["plan"]] == ["gsm8k_101"] and stats["lumos_maths_plan_iterative"]["from"] == \
+        "hub:ai2lumos/lumos_maths_plan_iterative"
+
+
+def test_download_fetches_every_set_into_the_data_dir(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import huggingface_hub
+
+    fetched = []
+
+    def fake_snapshot(repo_id, repo_type, local_dir, revision=None, allow_patterns=None):
+        assert repo_type == "dataset" and "*.parquet" in allow_patterns
+        fetched.append(repo_id)
+        dest = Path(local_dir) / "data"
+        dest.mkdir(parents=True)
+        src = LUMOS / "lumos_maths_plan_onetime" / "data" / "train-00000-of-00001.parquet"
+        shutil.copyfile(src, dest / "train-00000-of-00001.parquet")
+        return local_dir
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot)
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["data", "download", "lumos-sft", "--data-dir", str(tmp_path)]) == 0
+    assert len(fetched) == 12 and "ai2lumos/lumos_web_agent_ground_iterative" in fetched
+    assert (tmp_path / "lumos" / "train" / "lumos_complex_qa_plan_onetime" / "data").is_dir()
+    assert main(["data", "verify", "lumos-sft", "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+
+    def offline(**kw):
+        raise OSError("hub unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: offline())
+    assert main(["data", "download", "lumos-sft", "--data-dir", str(tmp_path / "empty")]) == 2
+    assert "cannot download ai2lumos/lumos_maths_plan_onetime" in capsys.readouterr().err
