@@ -103,3 +103,20 @@ def test_mixed_identities_are_refused(tmp_path, capsys):
 def test_parallel_flags_need_vllm(tmp_path, capsys):
     assert _eval(tmp_path, "--tensor-parallel-size", "2") == 2
     assert "--backend vllm only" in capsys.readouterr().err
+
+
+def test_two_shards_at_the_same_time(tmp_path):
+    """Two processes on one run directory at once: config.json, the manifests and results.json stay whole."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "harness.cli", "eval", "--agents", "oracle", "--benchmarks", "gsm8k", "--split",
+           "train", "--limit", "16", "--batch-size", "2", "--data-dir", str(FIXTURES), "--output-dir",
+           str(tmp_path / "runs")]
+    procs = [subprocess.Popen([*cmd, "--shard", f"{i}/2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    run = tmp_path / "runs" / "oracle" / "gsm8k-train"
+    assert json.loads((run / "results.json").read_text())["n"] == 16  # whichever finished last saw both shards
+    assert len(read_union(run)) == 16 and not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
