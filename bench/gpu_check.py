@@ -65,8 +65,12 @@ def check_env(want: str) -> str:
         raise RuntimeError("CUDA was asked for but torch.cuda.is_available() is False")
     name = torch.cuda.get_device_name(0) if dev == "cuda" else "cpu"
     bf16 = torch.cuda.is_bf16_supported() if dev == "cuda" else "n/a"
+    import datasets
+    import pyarrow
+
     return (f"{name}; torch {torch.__version__}, transformers {transformers.__version__}, peft {peft.__version__}, "
-            f"accelerate {accelerate.__version__}, trl {trl.__version__}; bf16 {bf16}")
+            f"accelerate {accelerate.__version__}, trl {trl.__version__}, datasets {datasets.__version__}, "
+            f"pyarrow {pyarrow.__version__}; bf16 {bf16}")
 
 
 def _write(path: Path, data: dict) -> Path:

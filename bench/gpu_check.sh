@@ -9,14 +9,17 @@
 #   bash bench/gpu_check.sh --device cpu     # the same checks on CPU (dry run of everything but CUDA)
 #
 # Wheels carried (exact pins of pyproject.toml; the machine's image lacks them; 18 MB, with the tracked
-# tree about 59 MiB of the 64 MiB that travels): trl and its datasets/dill/multiprocess, pydantic and its
-# pydantic-core/annotated-types/typing-inspection, and transformers==5.23.0 (the image has 5.17).
+# tree 59 MiB of the 64 MiB that travels, as of issue 19; --fetch-wheels recomputes it): trl and its datasets/dill/multiprocess, pydantic and its
+# pydantic-core/annotated-types/typing-inspection/typing-extensions, and transformers==5.23.0 with regex (the
+# image has transformers 5.17; pydantic and transformers need newer typing-extensions / regex than it may hold).
+# Not carried (too big for the budget): pyarrow, which datasets 5.2 needs at >= 24; the env check prints it.
 # The image already holds torch, peft, accelerate, numpy, pandas, pyarrow, rich, pyyaml, sympy, httpx,
 # filelock, matplotlib, huggingface-hub, tokenizers, safetensors (bench/gpu_check.py prints the versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=(trl==1.16.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 pydantic==2.14.4 pydantic_core==2.50.5
-        annotated-types==0.8.0 typing-inspection==0.4.5 transformers==5.23.0)
+        annotated-types==0.8.0 typing-inspection==0.4.5 typing-extensions==4.16.0 transformers==5.23.0
+        regex==2026.11.19)
 WHL=.whl
 DEVICE=cuda
 case "${1:-}" in
