@@ -28,7 +28,7 @@ mkdir -p "$MOAT_OUT"
 cat > "$MOAT_OUT.json" <<'JSON'
 {"data": {"sources": [{"env": "gsm8k", "split": "train", "limit": 16, "options": {"isolation": "inprocess"}}]},
  "tiny": {"hidden": 256, "layers": 2, "vocab_size": 1000},
- "moat": {"backend_dtype": "float32", "backend_options": {"gpu_memory_utilization": 0.05, "max_model_len": 1024}}}
+ "moat": {"backend_dtype": "float32", "backend_options": {"max_model_len": 1024}}}
 JSON
 "$VENV/bin/python" -m harness.cli train moat --preset tiny --backend vllm --out "$MOAT_OUT/run" \
   --data-dir tests/fixtures/training --config "$MOAT_OUT.json"
