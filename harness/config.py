@@ -126,6 +126,9 @@ class EvalConfig(BaseModel):
     grounder: StrictStr | None = None
     backend: StrictStr = "hf"
     data_dir: StrictStr | None = None
+    shard: StrictStr | None = None
+    tensor_parallel_size: StrictInt | None = Field(default=None, ge=1)
+    pipeline_parallel_size: StrictInt | None = Field(default=None, ge=1)
     agent: dict[StrictStr, Any] = Field(default_factory=dict)
     env: dict[StrictStr, dict[StrictStr, Any]] = Field(default_factory=dict)
 

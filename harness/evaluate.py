@@ -16,6 +16,7 @@ from harness.options import check_env_options
 from harness.records import RunResult
 from harness.registry import AGENTS, ENVS, UnknownNameError
 from harness.runner import evaluate
+from harness.sharding import Shard
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class EvalPlan:
     agent_extra: dict[str, Any] = field(default_factory=dict)
     env_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     command: str | None = None
+    shard: Shard | None = None
+    """This process's shard of every run (``--shard I/N`` or the launcher's RANK/WORLD_SIZE)."""
 
 
 def expand_benchmarks(names: list[str]) -> list[str]:
@@ -106,6 +109,7 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
                             batch_size=plan.batch_size,
                             command=plan.command,
                             console=console,
+                            shard=plan.shard,
                         )
                     )
             finally:

@@ -31,21 +31,28 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 class RunDirLock:
     """An exclusive, non-blocking ``flock`` on ``root`` (created if missing), held until
-    :meth:`release` or the end of a ``with`` block."""
+    :meth:`release` or the end of a ``with`` block. With ``label`` (a shard of a sharded run), the
+    lock is on ``root/.lock.<label>`` instead, so the shards of one run can write side by side while
+    two writers of the same shard still refuse each other."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, label: str | None = None) -> None:
         self.root = Path(root)
+        self.label = label
         self._fd: int | None = None
 
     def acquire(self) -> RunDirLock:
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        if self.label is None:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        else:
+            fd = os.open(self.root / f".lock.{self.label}", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
+            what = self.root if self.label is None else f"{self.root} ({self.label})"
             raise RunLockedError(
-                f"{self.root} is being written by another harness process; wait for it to finish "
+                f"{what} is being written by another harness process; wait for it to finish "
                 f"or use another --output-dir"
             ) from None
         self._fd = fd
@@ -122,8 +129,9 @@ class InFlight:
 
     NAME = "inflight.json"
 
-    def __init__(self, root: Path) -> None:
-        self.path = Path(root) / self.NAME
+    def __init__(self, root: Path, label: str | None = None) -> None:
+        """``label``: a shard's own marker (``inflight.<label>.json``), as each shard runs its own batches."""
+        self.path = Path(root) / (self.NAME if label is None else f"inflight.{label}.json")
 
     def previous(self) -> tuple[set[str], bool]:
         """The ids in flight when a previous process died, and whether they ran alone."""

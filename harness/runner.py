@@ -26,7 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from harness import stats
+from harness import sharding, stats
 from harness.agent import Agent
 from harness.data import load_tasks
 from harness.environment import Environment
@@ -57,6 +57,8 @@ def run_dir_for(output_dir: Path, agent_name: str, benchmark: str, split: str) -
 @dataclass
 class RunPaths:
     root: Path
+    shard: sharding.Shard | None = None
+    """This process's shard: it appends to its own samples file (see :mod:`harness.sharding`)."""
 
     @property
     def config(self) -> Path:
@@ -64,7 +66,7 @@ class RunPaths:
 
     @property
     def samples(self) -> Path:
-        return self.root / "samples.jsonl"
+        return sharding.samples_path(self.root, self.shard)
 
     @property
     def results(self) -> Path:
@@ -149,11 +151,12 @@ def _holding_run_dir_lock(fn: Callable[..., RunResult]) -> Callable[..., RunResu
     def wrapper(*args: Any, **kwargs: Any) -> RunResult:
         a = sig.bind(*args, **kwargs).arguments
         root = run_dir_for(a["output_dir"], a["agent_name"], a["env"].name, a["split"])
-        with RunDirLock(root):
+        label = a["shard"].label if a.get("shard") is not None else None
+        with RunDirLock(root, label):
             try:
                 return fn(*args, **kwargs)
             except BaseException:
-                InFlight(root).end_if_mine()  # an error or Ctrl-C is an orderly exit, not a death inside a task
+                InFlight(root, label).end_if_mine()  # an error or Ctrl-C is an orderly exit, not a death inside a task
                 raise
 
     return wrapper
@@ -171,8 +174,10 @@ def evaluate(
     batch_size: int = 8,
     command: str | None = None,
     console: Console | None = None,
+    shard: sharding.Shard | None = None,
 ) -> RunResult:
-    """Run ``agent`` on ``env``/``split`` and return the aggregated result (also on disk)."""
+    """Run ``agent`` on ``env``/``split`` and return the aggregated result (also on disk). With
+    ``shard``, only that shard's tasks are run; the result aggregates every shard's samples so far."""
     console = console or Console(stderr=True)
     random.seed(seed)
     tasks = load_tasks(env, split, limit)  # data problems -> one DataFormatError line
@@ -196,15 +201,21 @@ def evaluate(
     )
     chash = config_hash(config)
     versions = collect_versions()  # now: the code that runs, not the checkout at the end of a long run
-    paths = RunPaths(run_dir_for(output_dir, agent_name, env.name, split))
-    _prepare_dir(paths, config, chash)
+    paths = RunPaths(run_dir_for(output_dir, agent_name, env.name, split), shard=shard)
+    mine = sharding.select(tasks, shard)
+    with sharding.run_lock(paths.root, shard):
+        _prepare_dir(paths, config, chash)
+        if shard is not None:
+            sharding.write_manifest(paths.root, shard, chash, [t.id for t in mine])
 
-    done = {r.id for r in read_samples(paths.samples)}
-    pending = [t for t in tasks if t.id not in done]
-    inflight = InFlight(paths.root)
+    read_samples(paths.samples)  # repairs this process's own file after a kill
+    done = {r.id for r in sharding.read_union(paths.root)}
+    pending = [t for t in mine if t.id not in done]
+    inflight = InFlight(paths.root, shard.label if shard is not None else None)
     crashed, crashed_alone = inflight.previous()
-    if done:
-        console.print(f"resuming {paths.root}: {len(tasks) - len(pending)}/{len(tasks)} samples already done")
+    if len(pending) < len(mine):
+        console.print(f"resuming {paths.root}: {len(mine) - len(pending)}/{len(mine)} samples already done"
+                      + (f" (shard {shard})" if shard else ""))
 
     failures = 0
     started = time.perf_counter()
@@ -219,7 +230,7 @@ def evaluate(
     with Progress(*columns, console=console, transient=False) as progress, open(
         paths.samples, "a", encoding="utf-8"
     ) as out:
-        bar = progress.add_task("eval", total=len(tasks), completed=len(tasks) - len(pending), rate="")
+        bar = progress.add_task("eval", total=len(mine), completed=len(mine) - len(pending), rate="")
         finished = 0
         for batch in plan_batches(pending, batch_size, crashed):
             t0 = time.perf_counter()
@@ -238,7 +249,8 @@ def evaluate(
             rate = finished / max(time.perf_counter() - started, 1e-9)
             progress.update(bar, advance=len(batch), rate=f"{rate:.2f} samples/s")
 
-    result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions)
+    with sharding.run_lock(paths.root, shard):
+        result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions)
     if failures:
         console.print(f"[red]{failures} sample(s) failed in the harness and were recorded as harness_error or "
                       f"score_error (error text in their trajectory); delete their lines from {paths.samples} "
@@ -253,7 +265,7 @@ def aggregate(
     """Recompute ``results.json`` from ``samples.jsonl`` restricted to the requested tasks.
     ``versions``: those of the code that produced the samples (taken when the run started)."""
     wanted = {t.id for t in tasks}
-    records = [r for r in read_samples(paths.samples) if r.id in wanted]
+    records = [r for r in sharding.read_union(paths.root) if r.id in wanted]
     means, errs, cis = stats.summarize([r.metrics for r in records], seed=config.seed, aggregate=env.aggregate)
     counts: dict[str, int] = {s.value: 0 for s in SampleStatus}
     for r in records:

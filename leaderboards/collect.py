@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from harness.errors import ConfigError
 from harness.records import RunConfig, RunResult, SampleRecord
-from harness.runner import read_samples
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +63,16 @@ class Run:
         return self.result.data_checksum if self.result else self.config.data_checksum
 
     def samples(self) -> list[SampleRecord]:
-        """Valid sample records, first occurrence of each id; unreadable lines are skipped."""
+        """Valid sample records, first occurrence of each id; unreadable lines are skipped. A sharded run
+        is read as one: the union of ``samples.jsonl`` and every ``samples.shard-I-of-N.jsonl``."""
         if self._samples is None:
-            self._samples = read_samples(self.samples_path, repair=False)
+            from harness.runner import ConfigMismatchError
+            from harness.sharding import read_union
+
+            try:
+                self._samples = read_union(self.path)
+            except ConfigMismatchError as exc:
+                raise LeaderboardError(str(exc)) from exc
         return self._samples
 
     def per_sample(self, metric: str) -> tuple[dict[str, float] | None, str | None]:

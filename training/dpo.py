@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from training.modeling import (
     LoraSettings,
+    checkpointing_arg,
     count_trainable,
     is_adapter,
     load_model,
@@ -96,7 +97,7 @@ def train_dpo(
         weight_decay=settings.weight_decay,
         max_length=settings.max_length,
         bf16=settings.bf16,
-        activation_checkpointing=settings.gradient_checkpointing,
+        **checkpointing_arg(DPOConfig, settings.gradient_checkpointing),
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(),
         logging_steps=settings.logging_steps,

@@ -60,7 +60,8 @@ class MoatTrainer:
         return self.envs[name]
 
     def backend(self, ckpt: Path | None, label: str) -> Any:
-        return open_backend(self.base, ckpt, dtype=self.m.backend_dtype, label=label)
+        return open_backend(self.base, ckpt, dtype=self.m.backend_dtype, label=label, backend=self.m.backend,
+                            **self.m.backend_options)
 
     def close(self) -> None:
         for env in self.envs.values():

@@ -89,6 +89,15 @@ def save_trained(model: Any, tokenizer: Any, out_dir: str | Path) -> Path:
     return out
 
 
+def checkpointing_arg(args_cls: Any, on: bool) -> dict[str, bool]:
+    """``activation_checkpointing=`` where the installed transformers has it (>= 5.2x), else the older
+    ``gradient_checkpointing=`` (e.g. the transformers that vLLM builds pin)."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(args_cls)}
+    return {"activation_checkpointing": on} if "activation_checkpointing" in names else {"gradient_checkpointing": on}
+
+
 def count_trainable(model: Any) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())

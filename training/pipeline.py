@@ -54,14 +54,64 @@ def prepare_data(run: RunDir, cfg: TrainConfig, data_dir: str | None) -> None:
             raise HygieneError(f"evaluation tasks in the training data: { {k: v[:5] for k, v in leaks.items()} }")
         write_examples(run.sub("data", "train_examples.jsonl"), train)
         write_examples(run.sub("data", "dev_examples.jsonl"), dev)
-        write_jsonl(run.sub("data", "plan_sft.jsonl"), sft_records(train, "plan", cfg.data.formulations))
-        write_jsonl(run.sub("data", "ground_sft.jsonl"), sft_records(train, "ground", cfg.data.formulations))
+        sft, lumos_stats = cold_start_records(cfg, root, evals, train)
+        write_jsonl(run.sub("data", "plan_sft.jsonl"), sft["plan"])
+        write_jsonl(run.sub("data", "ground_sft.jsonl"), sft["ground"])
         for name in ("train_examples", "dev_examples", "plan_sft", "ground_sft"):
             run.record_data(run.sub("data", f"{name}.jsonl"))
         return {"train_examples": len(train), "dev_examples": len(dev), "sources": stats,
-                "hygiene_checked_against": {k: len(v) for k, v in evals.items()}, "data_dir": str(root)}
+                "hygiene_checked_against": {k: len(v) for k, v in evals.items()}, "data_dir": str(root),
+                **lumos_stats}
 
     run.stage("data", build)
+
+
+def cold_start_records(cfg: TrainConfig, root: Path, evals: dict[str, set[str]],
+                       train: list) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+    """Planner/grounder SFT records: Agent Lumos' released sets when configured and present, else
+    records built from the train-split golds (with a loud warning when Lumos' sets were asked for)."""
+    from training.lumos_sft import load_sets
+
+    golds = {role: sft_records(train, role, cfg.data.formulations) for role in ("plan", "ground")}
+    settings = cfg.data.lumos_sft
+    if settings.use == "off":
+        return golds, {"cold_start_data": "train-split golds"}
+    if settings.use not in ("auto", "required"):
+        raise TrainSetupError(f"data.lumos_sft.use must be off, auto or required, not {settings.use!r}")
+    records, stats = load_sets(settings, root, cfg.data.formulations, evals)
+    missing = [name for name, st in stats.items() if not st["found"]]
+    info: dict[str, Any] = {"lumos_sft": stats}
+    if missing and settings.use == "required":
+        raise TrainSetupError(f"Lumos SFT set(s) not found: {', '.join(missing)}; run `harness data download "
+                              f"lumos-sft` (or set data.lumos_sft.dir / online: true)")
+    if not records["plan"] or not records["ground"]:
+        log.warning("=" * 72)
+        log.warning("Lumos SFT data NOT FOUND (%s): the cold start FALLS BACK to records built from the "
+                    "train-split golds, which is NOT the paper's initial tuning. Fetch it with "
+                    "`harness data download lumos-sft`.", ", ".join(missing) or "no usable records")
+        log.warning("=" * 72)
+        return golds, info | {"cold_start_data": "train-split golds (fallback: Lumos SFT data missing)"}
+    if missing:
+        log.warning("Lumos SFT: %d set(s) missing (%s); training on the %d found", len(missing),
+                    ", ".join(missing), len(stats) - len(missing))
+    leaks = {k: v for k, v in check_record_hygiene(records["plan"] + records["ground"], evals).items() if v}
+    if leaks:
+        raise HygieneError(f"evaluation tasks in the Lumos SFT data: { {k: v[:5] for k, v in leaks.items()} }")
+    return records, info | {"cold_start_data": "lumos-sft",
+                            "lumos_sft_records": {role: len(v) for role, v in records.items()}}
+
+
+def check_record_hygiene(records: list[dict[str, Any]], evals: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Ids of SFT records whose task is an evaluation question, per evaluation set."""
+    from training.datasets import eval_leak
+    from training.lumos_sft import record_question
+
+    leaks: dict[str, list[str]] = {}
+    for rec in records:
+        q = record_question(rec)
+        if q and (name := eval_leak(q, evals)):
+            leaks.setdefault(name, []).append(rec["id"])
+    return leaks
 
 
 def train_examples(run: RunDir):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from training.datasets import SourceSpec
 from training.dpo import DPOSettings
+from training.lumos_sft import LumosSFTSettings
 from training.modeling import LoraSettings
 from training.sft import SFTSettings
 
@@ -34,6 +35,9 @@ class DataSettings(BaseModel):
     dev_size: int = 32
     """Held-out slice of the first source's train split for the per-iteration dev accuracy."""
     seed: int = 0
+    lumos_sft: LumosSFTSettings = Field(default_factory=LumosSFTSettings)
+    """Agent Lumos' released SFT sets for the cold start instead of records built from the train-split
+    golds (which still feed MOAT's sampling and the dev slice); see :mod:`training.lumos_sft`."""
 
 
 class CriticSettings(BaseModel):
@@ -80,6 +84,12 @@ class MoatSettings(BaseModel):
     dev_reward_k: int = 4
     """Plans sampled per dev task to measure E[NLL] before/after each stage (Lemma 5.1 check)."""
     backend_dtype: str = "auto"
+    backend: str = "hf"
+    """Engine for K-plan sampling, the grounder-NLL reward, regeneration and the dev passes: ``hf`` or
+    ``vllm`` (as the official code samples); the trainers are TRL either way. Weights reach vLLM as
+    checkpoint directories (LoRA adapters merged once, see :mod:`agents.backends.merged`)."""
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    """Passed to the backend, e.g. ``{tensor_parallel_size: 2, gpu_memory_utilization: 0.5}``."""
     seed: int = 0
 
 
@@ -100,7 +110,20 @@ class TrainConfig(BaseModel):
     tiny: dict[str, int] = Field(default_factory=lambda: {"hidden": 32, "layers": 2, "vocab_size": 1000})
 
     def identity(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        d = self.model_dump(mode="json")
+        for (section, key), default in _LATER_FIELDS.items():
+            if d[section].get(key) == default:
+                del d[section][key]
+        return d
+
+
+# Fields added after runs were trained and committed (training/shipped, leaderboards): at their defaults they
+# stay out of the identity, so those runs keep their config hash and resume.
+_LATER_FIELDS: dict[tuple[str, str], Any] = {
+    ("data", "lumos_sft"): LumosSFTSettings().model_dump(mode="json"),
+    ("moat", "backend"): "hf",
+    ("moat", "backend_options"): {},
+}
 
 
 def _tiny() -> dict[str, Any]:
@@ -162,7 +185,8 @@ def _paper() -> dict[str, Any]:
         "preset": "paper",
         "base_model": "meta-llama/Llama-2-7b-hf",
         "full_finetune": True,
-        "data": {"formulations": ["one-pass", "iterative"], "dev_size": 100},
+        # the initial tuning is Lumos' own data (maths, complex QA, web; both formulations) when present
+        "data": {"formulations": ["one-pass", "iterative"], "dev_size": 100, "lumos_sft": {"use": "auto"}},
         "sft": {"learning_rate": 2e-5, "epochs": 2.0, "per_device_batch_size": 2, "grad_accum": 32,
                 "max_length": 1024, "warmup_ratio": 0.03, "bf16": True, "gradient_checkpointing": True,
                 "save_steps": 200},

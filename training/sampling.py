@@ -22,14 +22,20 @@ log = logging.getLogger(__name__)
 
 
 def open_backend(base: str | Path, checkpoint: str | Path | None, dtype: str = "auto", label: str | None = None,
-                 backend: str = "hf") -> Any:
-    """A backend for ``base`` (+ LoRA adapter) or a full checkpoint."""
+                 backend: str = "hf", **options: Any) -> Any:
+    """A backend for ``base`` (+ LoRA adapter) or a full checkpoint. Engines other than ``hf`` (vLLM) get
+    a full checkpoint directory: an adapter is merged into one first (:mod:`agents.backends.merged`).
+    ``options`` go to the backend (e.g. vLLM's ``tensor_parallel_size``)."""
     from agents.backends import load_backend
 
-    kw: dict[str, Any] = {"dtype": dtype}
+    kw: dict[str, Any] = {"dtype": dtype, **options}
     if label:
         kw["label"] = label
     if checkpoint is not None and is_adapter(checkpoint):
+        if backend != "hf":
+            from agents.backends.merged import merged_checkpoint
+
+            return load_backend(backend, str(merged_checkpoint(base, checkpoint, dtype)), **kw)
         return load_backend(backend, str(base), adapter=str(checkpoint), **kw)
     return load_backend(backend, str(checkpoint or base), **kw)
 

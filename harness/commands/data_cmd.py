@@ -13,7 +13,7 @@ from rich.table import Table
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="list, verify or download benchmark data")
     p.add_argument("action", choices=["list", "verify", "download"], metavar="ACTION", help="list | verify | download")
-    p.add_argument("name", nargs="?", metavar="NAME", help="benchmark (default: all, except for download)")
+    p.add_argument("name", nargs="?", metavar="NAME", help="benchmark, or lumos-sft (Agent Lumos' SFT sets) (default: all benchmarks, except for download)")
     p.add_argument("--data-dir", metavar="DIR", help="data folder (default: $HARNESS_DATA_DIR or the cache)")
     return p
 
@@ -23,6 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from harness.errors import ConfigError
     from harness.registry import ENVS
 
+    if args.name == "lumos-sft":
+        from training.lumos_sft import data_command
+
+        return data_command(args.action, args.data_dir)
     if args.action == "download" and not args.name:
         raise ConfigError("name the benchmark to download, e.g. `harness data download gsm8k`")
     out = Console()

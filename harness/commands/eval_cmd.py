@@ -24,15 +24,29 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--backend", default="hf", metavar="NAME", help="hf | vllm | openai (default: hf)")
     p.add_argument("--data-dir", metavar="DIR", help="benchmark data folder (default: $HARNESS_DATA_DIR or the cache)")
     p.add_argument("--config", metavar="FILE", help="YAML/JSON file with any of these options (flags win)")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I (0-based) of N of every run (default: RANK/WORLD_SIZE "
+                   "when a launcher such as torchrun or accelerate launch sets them)")
+    p.add_argument("--tensor-parallel-size", type=int, metavar="N", help="vllm backend: GPUs per model (tensor parallelism)")
+    p.add_argument("--pipeline-parallel-size", type=int, metavar="N", help="vllm backend: pipeline-parallel stages per model")
     p.set_defaults(_parser_defaults={a.dest: a.default for a in p._actions})
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from harness.config import eval_config, merge_config
+    from harness.errors import ConfigError
     from harness.evaluate import EvalPlan, run_plan
+    from harness.sharding import resolve_shard
 
     cfg = eval_config(merge_config(args, args._parser_defaults))
+    shard = resolve_shard(cfg.shard)
+    agent_extra = dict(cfg.agent)
+    parallel = {k: v for k, v in (("tensor_parallel_size", cfg.tensor_parallel_size),
+                                  ("pipeline_parallel_size", cfg.pipeline_parallel_size)) if v is not None}
+    if parallel:
+        if cfg.backend != "vllm":
+            raise ConfigError("--tensor-parallel-size / --pipeline-parallel-size apply to --backend vllm only")
+        agent_extra["backend_options"] = {**agent_extra.get("backend_options", {}), **parallel}
     plan = EvalPlan(
         agents=cfg.agents,
         benchmarks=cfg.benchmarks,
@@ -45,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
         grounder=cfg.grounder,
         backend=cfg.backend,
         data_dir=cfg.data_dir,
-        agent_extra=cfg.agent,
+        agent_extra=agent_extra,
         env_options=cfg.env,
         command="harness " + shlex.join(sys.argv[1:]),
+        shard=shard,
     )
     results = run_plan(plan, Console(stderr=True))
     out = Console()
@@ -55,4 +70,12 @@ def run(args: argparse.Namespace) -> int:
         main = r.metrics.get(r.main_metric, float("nan"))
         lo, hi = r.ci95.get(r.main_metric, (float("nan"), float("nan")))
         out.print(f"{r.agent:>12} {r.benchmark}-{r.split}: {r.main_metric} = {main:.4f} [{lo:.4f}, {hi:.4f}] (n={r.n}/{r.n_original})")
+    if shard is not None:
+        from harness.runner import run_dir_for
+        from harness.sharding import shard_complete
+
+        counts = [shard_complete(run_dir_for(plan.output_dir, r.agent, r.benchmark, r.split), shard) for r in results]
+        out.print(f"shard {shard}: {sum(d for d, _ in counts)}/{sum(t for _, t in counts)} of its samples done; "
+                  "the numbers above are over every shard finished so far")
+        return 0 if all(d == t for d, t in counts) else 1
     return 0 if all(r.n == r.n_original for r in results) else 1

@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from harness.errors import ConfigError
     from harness.records import RunResult
-    from harness.runner import RunPaths, read_samples
+    from harness.runner import RunPaths
 
     paths = RunPaths(Path(args.run_dir))
     if not paths.config.exists():
@@ -47,8 +47,16 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"note: {note}")
     else:
         out.print("no results.json yet (run unfinished); samples so far below")
-    records = read_samples(paths.samples)
-    out.print(f"{len(records)} sample(s) on disk")
+    from harness import sharding
+    from harness.runner import ConfigMismatchError
+
+    try:
+        records = sharding.read_union(paths.root)  # samples.jsonl and every shard's file, read-only
+    except ConfigMismatchError as exc:
+        raise ConfigError(str(exc)) from exc
+    shards = sharding.shard_files(paths.root)
+    out.print(f"{len(records)} sample(s) on disk" + (f" ({', '.join(f'{k}: {v}' for k, v in shards.items())})"
+                                                     if shards else ""))
     for rec in records[: args.samples]:
         out.rule(f"sample {rec.id} [{rec.status.value}]")
         out.print(f"question: {rec.question}")

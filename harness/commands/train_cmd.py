@@ -31,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    "(default: execution)")
     p.add_argument("--critic-model", metavar="MODEL", help="model id or path for --critic llm (default: the base model)")
     p.add_argument("--critic-backend", metavar="NAME", help="backend for --critic llm: hf | vllm | openai (default: hf)")
+    p.add_argument("--backend", choices=["hf", "vllm"], metavar="NAME", help="moat: engine for sampling, rewards and "
+                   "regeneration: hf | vllm (default: hf; the trainers are TRL either way)")
     p.add_argument("--k", type=positive_int, metavar="N", help="moat: plans sampled per step (default: 15)")
     p.add_argument("--iterations", type=positive_int, metavar="N", help="moat: iterations (default: 2)")
     p.add_argument("--tasks", type=positive_int, metavar="N", help="moat: training tasks sampled per iteration "
@@ -61,8 +63,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         critic["backend"] = args.critic_backend
     if critic:
         moat["critic"] = critic
-    for key in ("k", "iterations", "tasks"):
-        if getattr(args, key) is not None:
+    for key in ("k", "iterations", "tasks", "backend"):
+        if getattr(args, key, None) is not None:
             moat[key] = getattr(args, key)
     if args.no_stage1:
         moat["stage1"] = False
