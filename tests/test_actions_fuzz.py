@@ -238,6 +238,7 @@ def test_deep_and_long_formulas_are_observations(line):
 # few thousand lines; `-m slow` runs >= 20,000.
 from pathlib import Path  # noqa: E402
 
+from fake_clock import FakeClock  # noqa: E402
 from qa_helpers import FakeBackend, make_toolbox  # noqa: E402
 
 from envs.qa.executor import QAExecutor, execute_batch  # noqa: E402
@@ -286,17 +287,6 @@ LINES = st.one_of(
 CLOCK_STEPS = st.sampled_from([0.0, 0.4, 1.5])
 LIMITS = LineLimits(budget_s=3.0, max_actions=9)
 FUZZ = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-
-
-class FakeClock:
-    """Each reading advances by ``step`` seconds, so the line budget is exercised without waiting."""
-
-    def __init__(self, step: float) -> None:
-        self.t, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.t += self.step
-        return self.t
 
 
 class _ScoreStub:

@@ -5,6 +5,7 @@ QA's batched Calculator evaluated once."""
 from __future__ import annotations
 
 import pytest
+from fake_clock import FakeClock
 from qa_helpers import FakeBackend, make_toolbox
 
 from envs.actions import VariableStore, parse_action
@@ -12,17 +13,6 @@ from envs.math.executor import InProcessEvaluator, MathExecutor
 from envs.qa.executor import QAExecutor, execute_batch
 from envs.tool_executor import LineLimits, line_limits
 from harness.records import Task
-
-
-class FakeClock:
-    """Each reading advances by ``step`` seconds: a line budget test without real waiting."""
-
-    def __init__(self, step: float) -> None:
-        self.t, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.t += self.step
-        return self.t
 
 
 def math_ex(**limits) -> MathExecutor:
