@@ -166,3 +166,6 @@ class RunResult(BaseModel):
     sample_commits: dict[str, int] = Field(default_factory=dict)
     """Samples per harness commit that produced them (``unrecorded``: written before schema 1.1);
     ``versions`` holds the commit of the session that last extended the run."""
+    numerics: dict[str, Any] = Field(default_factory=dict)
+    """Dtype requested and used per role, CPU kernels (``cpu_capability``, ``bf16_native``) and torch
+    threads of the session that last extended the run (:mod:`harness.numerics`); not identity."""

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -24,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness import stats
 from harness.agent import Agent
 from harness.environment import Environment
+from harness.numerics import run_numerics
 from harness.records import RunConfig, RunResult, SampleRecord, SampleStatus, Task, Trajectory
 from harness.versions import collect_versions
 
@@ -161,6 +163,7 @@ def evaluate(
     )
     chash = config_hash(config)
     versions = collect_versions()  # now: the code that runs, not the checkout at the end of a long run
+    numerics = run_numerics(config.agent_config)
     paths = RunPaths(run_dir_for(output_dir, agent_name, env.name, split))
     _prepare_dir(paths, config, chash)
 
@@ -219,7 +222,8 @@ def evaluate(
             rate = finished / max(time.perf_counter() - started, 1e-9)
             progress.update(bar, advance=len(batch), rate=f"{rate:.2f} samples/s")
 
-    result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions)
+    result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions,
+                       numerics=numerics)
     if failures:
         console.print(f"[red]{failures} sample(s) failed and were not recorded; rerun the same command to retry them[/red]")
     return result
@@ -227,7 +231,7 @@ def evaluate(
 
 def aggregate(
     env: Environment, paths: RunPaths, tasks: list[Task], config: RunConfig, chash: str, seconds: float = 0.0,
-    versions: dict[str, str] | None = None,
+    versions: dict[str, str] | None = None, numerics: dict[str, Any] | None = None,
 ) -> RunResult:
     """Recompute ``results.json`` from ``samples.jsonl`` restricted to the requested tasks.
     ``versions``: those of the code that produced the samples (taken when the run started)."""
@@ -256,6 +260,7 @@ def aggregate(
         seconds=seconds,
         notes=env.notes(config.split),
         sample_commits=dict(Counter(r.harness_git or "unrecorded" for r in records)),
+        numerics=numerics or {},
     )
     _write_json_atomic(paths.results, result.model_dump_json(indent=2))
     return result
