@@ -13,6 +13,7 @@ from importlib import import_module
 
 from harness import __version__
 from harness.openmp import configure_openmp
+from harness.quiet import quiet_libraries
 
 COMMANDS: dict[str, str] = {
     "list": "harness.commands.list_cmd",
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    quiet_libraries(args.verbose)  # before transformers/tqdm load: no library bars, logs or FutureWarnings
     from harness.errors import UserError  # noqa: PLC0415 (keep startup light)
 
     try:

@@ -62,7 +62,8 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
                 batch_size=plan.batch_size,
                 extra=plan.agent_extra,
             )
-            agent = producer_cls().build(options)
+            with console.status(f"loading {agent_name}"):  # model loading: seconds with nothing else to show
+                agent = producer_cls().build(options)
             try:
                 for bench in benchmarks:
                     env = envs[bench]

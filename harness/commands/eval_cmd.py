@@ -54,10 +54,8 @@ def run(args: argparse.Namespace) -> int:
         env_options=getattr(args, "env_options", {}),
         command="harness " + shlex.join(sys.argv[1:]),
     )
+    from harness.summary import summary_table
+
     results = run_plan(plan, Console(stderr=True))
-    out = Console()
-    for r in results:
-        main = r.metrics.get(r.main_metric, float("nan"))
-        lo, hi = r.ci95.get(r.main_metric, (float("nan"), float("nan")))
-        out.print(f"{r.agent:>12} {r.benchmark}-{r.split}: {r.main_metric} = {main:.4f} [{lo:.4f}, {hi:.4f}] (n={r.n}/{r.n_original})")
+    Console().print(summary_table(results))
     return 0 if all(r.n == r.n_original for r in results) else 1
