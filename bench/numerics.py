@@ -2,9 +2,9 @@
 
 Why: ``make demo`` must stay under 5 minutes on CPUs with native bf16 (AVX512-BF16/AMX) and on
 AVX2-only CPUs, where bf16 is emulated. Emulate an AVX2-only CPU on a newer one with
-``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2``. A fixed fp32 matmul workload is timed in the
-same process so figures measured on a loaded machine can be scaled to an idle one
-(``idle estimate = measured * reference_idle / reference_now``).
+``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2``. With one thread the process CPU time is what
+the wall time would be on an idle machine, so figures taken on a shared machine stay comparable
+(``cpu_s``; ``wall_s`` and the load average say how busy it was).
 
     OMP_NUM_THREADS=1 python bench/numerics.py [--dtype bfloat16] [--prompts 16] [--tokens 48]
 """
@@ -26,16 +26,6 @@ from agents.backends import GenerationParams, load_backend  # noqa: E402
 from harness.numerics import cpu_numerics  # noqa: E402
 
 
-def reference_workload(seconds: float = 2.0) -> float:
-    """fp32 256x256 matmuls per second: a load gauge independent of the dtype under test."""
-    a = torch.randn(256, 256)
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        a @ a
-        n += 1
-    return n / (time.perf_counter() - t0)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dtype", default="bfloat16")
@@ -49,18 +39,16 @@ def main() -> None:
                            dtype=args.dtype)
     prompts = [f"Question: what is {i} plus {2 * i + 7}, times {i % 5 + 2}?\nSubgoal 1:" for i in range(args.prompts)]
     params = GenerationParams(temperature=0.0, max_new_tokens=args.tokens)
-    ref_before = reference_workload()
     backend.generate(prompts[:2], GenerationParams(temperature=0.0, max_new_tokens=4))  # warm-up
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     outs = backend.generate(prompts, params)
-    secs = time.perf_counter() - t0
-    ref_after = reference_workload()
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     tokens = sum(len(backend.tokenizer(o[0])["input_ids"]) for o in outs)
     print(json.dumps({
         "dtype": args.dtype, **cpu_numerics(), "threads": torch.get_num_threads(),
         "env": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA") if k in os.environ},
-        "seconds": round(secs, 2), "tokens": tokens, "tokens_per_s": round(tokens / secs, 1),
-        "reference_matmuls_per_s": round((ref_before + ref_after) / 2, 1), "load1": os.getloadavg()[0],
+        "wall_s": round(secs, 2), "cpu_s": round(cpu, 2), "tokens": tokens,
+        "tokens_per_cpu_s": round(tokens / cpu, 1), "load1": round(os.getloadavg()[0], 2),
     }))
 
 
