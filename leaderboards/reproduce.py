@@ -167,6 +167,8 @@ def compare_runs(new_roots: list[Path], reference_roots: list[Path], *, alpha: f
 
 
 def _verdict(m: RunMatch) -> str:
+    if m.shared == 0:
+        return "FAIL: no sample id in common with the reference"
     if not m.config_same:
         return "FAIL: different config (" + "; ".join(m.config_diff[:4]) + (" ..." if len(m.config_diff) > 4 else "") + ")"
     if m.identical == m.shared:

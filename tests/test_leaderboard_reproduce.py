@@ -118,3 +118,12 @@ def test_nothing_to_compare_is_exit_2(tmp_path, capsys):
     (tmp_path / "ref").mkdir()
     assert main([str(tmp_path / "new"), str(tmp_path / "ref")]) == 2
     assert "no reference run" in capsys.readouterr().out
+
+
+def test_no_shared_sample_is_not_called_reproduced(tmp_path, capsys):
+    write_run(tmp_path / "ref", "moat", "gsm8k", "test", [1, 0])
+    write_run(tmp_path / "ref", "lumos", "gsm8k", "test", [1, 0])
+    write_run(tmp_path / "new", "moat", "gsm8k", "test", [1, 0])
+    write_run(tmp_path / "new", "lumos", "gsm8k", "test", [1], ids=["other-0"])
+    assert main([str(tmp_path / "new"), str(tmp_path / "ref")]) == 1
+    assert "lumos/gsm8k-test: 0/0 shared samples identical\n  FAIL: no sample id in common" in capsys.readouterr().out
