@@ -31,14 +31,17 @@ def _onednn_capped() -> bool:
 
 def cpu_numerics() -> dict[str, Any]:
     """``cpu_capability`` (ATen's kernel set, after ``ATEN_CPU_CAPABILITY``), ``bf16_native`` (bf16
-    matmuls run on bf16 instructions rather than emulated in fp32) and ``torch``."""
+    matmuls run on bf16 instructions rather than emulated in fp32), ``bf16_matmul`` (how bf16 linear
+    layers run: :mod:`agents.backends.bf16_emulation`) and ``torch``."""
     import torch
 
     capability = torch.backends.cpu.get_cpu_capability()
     cpu = getattr(torch, "cpu", None)
     hw = bool(cpu is not None and (cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported()))
     native = hw and capability not in ("DEFAULT", "AVX2") and not _onednn_capped()
-    return {"cpu_capability": capability, "bf16_native": native, "torch": torch.__version__}
+    upcast = os.environ.get("HARNESS_BF16_UPCAST", "1") != "0"
+    return {"cpu_capability": capability, "bf16_native": native, "torch": torch.__version__,
+            "bf16_matmul": "native" if native else ("fp32 GEMM on bf16 values" if upcast else "ATen generic")}
 
 
 def note_backend(label: str, requested: str, used: str, device: str) -> None:

@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 from agents.backends.base import Backend, BackendInfo, GenerationParams, truncate_at_stop  # noqa: E402
 from agents.backends.hf_scoring import NLLScorer  # noqa: E402
-from agents.backends import shared_prefix_attention  # noqa: E402
+from agents.backends import bf16_emulation, shared_prefix_attention  # noqa: E402
 from agents.backends.kv_reserve import fill_from_back, reserve  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class HFBackend(NLLScorer, Backend):
         self._details = details or {}
         self.device = next(model.parameters()).device
         self._cascade = shared_prefix_attention.enable(self.model)
+        self._bf16_upcast = bf16_emulation.enable(self.model)  # CPUs without bf16 instructions
         config = model.config
         eos: set[int] = set()
         for src in (getattr(model, "generation_config", None), config, tokenizer):
