@@ -14,7 +14,7 @@ export HARNESS_DATA_DIR
 PYTEST_ARGS ?= -n 2 -m "not slow"
 # The demo slice: a multiple of the batch size, inside the committed runs' slice, so that greedy
 # decoding sees the same batches and `leaderboards.reproduce` can compare sample by sample. One batch
-# of 16 keeps the demo under 5 minutes on 2 cores where bf16 is emulated (AVX2-only CPUs; README).
+# of 16 keeps the demo well under 5 minutes on 2 cores, bf16 native or emulated (README, Quick start).
 DEMO_LIMIT ?= 16
 DEMO_BENCH ?= gsm8k
 DEMO_REF := leaderboards/cpu-smollm2-135m/runs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from rich import box
 from rich.table import Table
 
 from harness.records import RunResult
@@ -34,18 +35,23 @@ def _duration(seconds: float) -> str:
 
 
 def summary_table(results: Sequence[RunResult], title: str | None = "harness eval") -> Table:
-    """Agent, benchmark-split, main metric = value [95% CI], n done/asked, non-zero statuses,
-    numerics, wall time of this session."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for name, justify in (("agent", "left"), ("benchmark", "left"), ("metric", "left"), ("value", "right"),
-                          ("95% CI", "right"), ("n", "right"), ("statuses", "left"), ("numerics", "left"),
-                          ("time", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    """Agent, benchmark-split, main metric = value [95% CI], n done/asked, non-zero statuses, wall
+    time of this session; the numerics as the caption when all runs share them (else a column)."""
+    numerics = {_numerics(r) for r in results}
+    shared = len(numerics) == 1
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
+                  caption=f"numerics: {numerics.pop()}" if shared and results else None, caption_justify="left")
+    columns = [("agent", "left"), ("benchmark", "left"), ("metric", "left"), ("value [95% CI]", "right"),
+               ("n", "right"), ("statuses", "left"), ("time", "right")] + ([] if shared else [("numerics", "left")])
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=name not in ("statuses", "numerics", "metric"),  # type: ignore[arg-type]
+                         min_width=14 if name == "statuses" else None)
     for r in results:
         value = r.metrics.get(r.main_metric, float("nan"))
         lo, hi = r.ci95.get(r.main_metric, (float("nan"), float("nan")))
         n = f"{r.n}/{r.n_original}"
         statuses = ", ".join(f"{k} {v}" for k, v in r.status_counts.items() if v)
-        table.add_row(r.agent, f"{r.benchmark}-{r.split}", r.main_metric, _num(value), f"[{_num(lo)}, {_num(hi)}]",
-                      n if r.n == r.n_original else f"[red]{n}[/red]", statuses, _numerics(r), _duration(r.seconds))
+        row = [r.agent, f"{r.benchmark}-{r.split}", r.main_metric, f"{_num(value)} [{_num(lo)}, {_num(hi)}]",
+               n if r.n == r.n_original else f"[red]{n}[/red]", statuses, _duration(r.seconds)]
+        table.add_row(*row, *([] if shared else [_numerics(r)]))
     return table

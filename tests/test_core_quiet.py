@@ -65,8 +65,12 @@ def test_summary_table_has_one_row_per_run_with_ci_statuses_and_numerics():
     console.print(summary_table([_result("moat", 0.25, 16, 16), _result("lumos", 0.5, 15, 16)]))
     text = console.export_text()
     moat = next(line for line in text.splitlines() if "moat" in line)
-    for cell in ("gsm8k-test", "em_numeric", "0.2500", "[0.1500, 0.3500]", "16/16", "ok 15, invalid_action 1",
-                 "bfloat16 AVX2 (bf16 emulated)", "1:15"):
+    for cell in ("gsm8k-test", "em_numeric", "0.2500 [0.1500, 0.3500]", "16/16", "ok 15, invalid_action 1", "1:15"):
         assert cell in moat
     assert "tool_error" not in text, "zero counts are left out"
     assert "15/16" in next(line for line in text.splitlines() if "lumos" in line)
+    assert "numerics: bfloat16 AVX2 (bf16 emulated)" in text, "shared numerics: one caption"
+    mixed = _result("base", 0.1, 4, 4)
+    mixed.numerics = {}
+    console.print(summary_table([_result("moat", 0.25, 16, 16), mixed]))
+    assert "bfloat16 AVX2 (bf16 emulated)" in next(line for line in console.export_text().splitlines() if "moat" in line)

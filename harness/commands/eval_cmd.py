@@ -57,5 +57,5 @@ def run(args: argparse.Namespace) -> int:
     from harness.summary import summary_table
 
     results = run_plan(plan, Console(stderr=True))
-    Console().print(summary_table(results))
+    Console(width=None if sys.stdout.isatty() else 120).print(summary_table(results))  # a log/pipe: no 80-col wrap
     return 0 if all(r.n == r.n_original for r in results) else 1
