@@ -57,6 +57,7 @@ def test_each_run_records_the_numerics_that_ran(runs):
     avx2 = _numerics(runs / "avx2" / "auto")
     assert avx2["dtype"]["planner"] == {"requested": "auto", "used": "bfloat16", "device": "cpu"}
     assert avx2["cpu_capability"] == "AVX2" and avx2["bf16_native"] is False
+    assert avx2["bf16_matmul"] == "fp32 GEMM on bf16 values"
     native = _numerics(runs / "native" / "float32")
     assert native["dtype"]["planner"]["requested"] == "float32"
     import torch
