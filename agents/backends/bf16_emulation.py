@@ -7,7 +7,8 @@ greedy decoding of SmolLM2-135M 3x slower (2.1x slower than fp32), which put ``m
 5-minute bound. Native bf16 GEMMs multiply bf16 values exactly in fp32 and accumulate in fp32; so
 does the fp32 GEMM on the same bf16 values (weights and activations stay bf16-rounded, the output is
 rounded to bf16), up to summation order, which differs between any two kernels anyway. The fp32
-copies of the weights cost 4 bytes per parameter.
+copies of the weights cost 4 bytes per parameter and are taken when the backend wraps the model: a
+model whose weights change afterwards needs a new backend (training loads one from disk per round).
 
 ``HARNESS_BF16_UPCAST=0`` keeps ATen's own fallback (to measure it).
 """
