@@ -44,7 +44,8 @@ def summary_table(results: Sequence[RunResult], title: str | None = "harness eva
     columns = [("agent", "left"), ("benchmark", "left"), ("metric", "left"), ("value [95% CI]", "right"),
                ("n", "right"), ("statuses", "left"), ("time", "right")] + ([] if shared else [("numerics", "left")])
     for name, justify in columns:
-        table.add_column(name, justify=justify, no_wrap=name not in ("statuses", "numerics", "metric"),  # type: ignore[arg-type]
+        wraps = name in ("statuses", "numerics", "metric")
+        table.add_column(name, justify=justify, no_wrap=not wraps,  # type: ignore[arg-type]
                          min_width=14 if name == "statuses" else None)
     for r in results:
         value = r.metrics.get(r.main_metric, float("nan"))

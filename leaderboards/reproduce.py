@@ -170,10 +170,12 @@ def _verdict(m: RunMatch) -> str:
     if m.shared == 0:
         return "FAIL: no sample id in common with the reference"
     if not m.config_same:
-        return "FAIL: different config (" + "; ".join(m.config_diff[:4]) + (" ..." if len(m.config_diff) > 4 else "") + ")"
+        more = " ..." if len(m.config_diff) > 4 else ""
+        return f"FAIL: different config ({'; '.join(m.config_diff[:4])}{more})"
     if m.identical == m.shared:
         return "reproduced exactly"
-    test = f"{m.metric} new - reference {m.delta:+.4f} ({100 * (1 - m.threshold):.4g}% CI [{m.ci[0]:+.4f}, {m.ci[1]:+.4f}]"
+    level = f"{100 * (1 - m.threshold):.4g}%"
+    test = f"{m.metric} new - reference {m.delta:+.4f} ({level} CI [{m.ci[0]:+.4f}, {m.ci[1]:+.4f}]"
     test += f", McNemar p = {m.p_value:.3g})" if m.p_value is not None else ")"
     if m.exact:
         return f"FAIL: samples differ and --exact was asked; {test}"

@@ -40,4 +40,5 @@ def test_bf16_counts_as_emulated_when_onednn_is_capped_below_it(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
     rec = numerics.cpu_numerics()
-    assert (rec["cpu_capability"], rec["bf16_native"], rec["bf16_matmul"]) == ("AVX512", False, "fp32 GEMM on bf16 values")
+    expected = ("AVX512", False, "fp32 GEMM on bf16 values")
+    assert (rec["cpu_capability"], rec["bf16_native"], rec["bf16_matmul"]) == expected
