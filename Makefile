@@ -13,10 +13,12 @@ HARNESS_DATA_DIR ?= $(if $(wildcard ../shared/benchmarks),$(abspath ../shared/be
 export HARNESS_DATA_DIR
 PYTEST_ARGS ?= -n 2 -m "not slow"
 # The demo slice: a multiple of the batch size, inside the committed runs' slice, so that greedy
-# decoding sees the same batches and `leaderboards.reproduce` can compare sample by sample.
-DEMO_LIMIT ?= 32
+# decoding sees the same batches and `leaderboards.reproduce` can compare sample by sample. One batch
+# of 16 keeps the demo well under 5 minutes on 2 cores, bf16 native or emulated (README, Quick start).
+DEMO_LIMIT ?= 16
 DEMO_BENCH ?= gsm8k
 DEMO_REF := leaderboards/cpu-smollm2-135m/runs
+DEMO_CONFIG ?= leaderboards/cpu-smollm2-135m/demo.yaml
 
 .PHONY: setup sandbox browser demo test test-all clean
 
@@ -49,7 +51,7 @@ demo: setup
 	@if [ -z "$(HARNESS_DATA_DIR)" ]; then $(BIN)/harness data download $(DEMO_BENCH); fi
 	HARNESS_MOAT_RUN=training/shipped/moat HARNESS_LUMOS_RUN=training/shipped/lumos OMP_NUM_THREADS=1 \
 	  $(BIN)/harness eval --agents moat,lumos --benchmarks $(DEMO_BENCH) --limit $(DEMO_LIMIT) --batch-size 16 \
-	  --output-dir runs/demo
+	  --output-dir runs/demo --config $(DEMO_CONFIG)
 	$(BIN)/harness leaderboard --runs-dir runs/demo --no-reported --compare moat lumos --resamples 1000 \
 	  --title "Demo: MOAT vs Lumos on the first $(DEMO_LIMIT) $(DEMO_BENCH) tasks"
 	$(BIN)/python -m leaderboards.reproduce runs/demo $(DEMO_REF)

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from harness import __version__
 from harness.openmp import configure_openmp
+from harness.quiet import quiet_libraries
 
 COMMANDS: dict[str, str] = {
     "list": "harness.commands.list_cmd",
@@ -39,15 +40,19 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="harness", description="Evaluate and train planner + grounder agent pairs.")
     parser.add_argument("--version", action="version", version=f"moat-harness {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and the libraries' own progress bars, logs and warnings")
     parser.add_argument("--debug", action="store_true", help="show the traceback behind an error message")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
         mod = import_module(module)
         p = mod.add_parser(sub)
         p.set_defaults(_run=mod.run)
+        # the global flags also work after the sub-command (`harness eval --verbose`)
         if not any("--debug" in a.option_strings for a in p._actions):
             p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if not any("--verbose" in a.option_strings for a in p._actions):
+            p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         assert p.prog.endswith(name), f"{module} registered {p.prog}, expected {name}"
     return parser
 
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    quiet_libraries(args.verbose)  # before transformers/tqdm load: no library bars, logs or FutureWarnings
     from harness.errors import UserError, one_line  # noqa: PLC0415 (keep startup light)
 
     try:

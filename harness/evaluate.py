@@ -87,7 +87,8 @@ def run_plan(plan: EvalPlan, console: Console) -> list[RunResult]:
                 extra=plan.agent_extra,
             )
             try:
-                agent = producer_cls().build(options)
+                with console.status(f"loading {agent_name}"):  # model loading: seconds with nothing else to show
+                    agent = producer_cls().build(options)
             except UserError:
                 raise
             except (ValueError, TypeError) as exc:  # a bad agent: option or model name

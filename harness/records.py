@@ -192,3 +192,6 @@ class RunResult(BaseModel):
     packages: dict[str, dict[str, str | None]] = Field(default_factory=dict)
     """Installed distribution and version providing the ``benchmark`` and the ``agent`` (e.g.
     ``{"benchmark": {"distribution": "my-bench", "version": "0.2.0"}, ...}``); empty before schema 1.2."""
+    numerics: dict[str, Any] = Field(default_factory=dict)
+    """Dtype requested and used per role, CPU kernels (``cpu_capability``, ``bf16_native``) and torch
+    threads of the session that last extended the run (:mod:`harness.numerics`); not identity."""

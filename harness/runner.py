@@ -32,6 +32,7 @@ from harness.data import load_tasks
 from harness.environment import Environment
 from harness.exemplars import digest as exemplar_digest
 from harness.exemplars import env_exemplars
+from harness.numerics import run_numerics
 from harness.plugins import run_packages
 from harness.records import RunConfig, RunResult, SampleRecord, SampleStatus, Task
 from harness.rundir import InFlight, RunDirLock, append_lines, disk_full, identity_diff
@@ -201,6 +202,7 @@ def evaluate(
     )
     chash = config_hash(config)
     versions = collect_versions()  # now: the code that runs, not the checkout at the end of a long run
+    numerics = run_numerics(config.agent_config)
     paths = RunPaths(run_dir_for(output_dir, agent_name, env.name, split), shard=shard)
     mine = sharding.select(tasks, shard)
     with sharding.run_lock(paths.root, shard):
@@ -250,7 +252,8 @@ def evaluate(
             progress.update(bar, advance=len(batch), rate=f"{rate:.2f} samples/s")
 
     with sharding.run_lock(paths.root, shard):
-        result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions)
+        result = aggregate(env, paths, tasks, config, chash, seconds=time.perf_counter() - started, versions=versions,
+                           numerics=numerics)
     if failures:
         console.print(f"[red]{failures} sample(s) failed in the harness and were recorded as harness_error or "
                       f"score_error (error text in their trajectory); delete their lines from {paths.samples} "
@@ -260,7 +263,7 @@ def evaluate(
 
 def aggregate(
     env: Environment, paths: RunPaths, tasks: list[Task], config: RunConfig, chash: str, seconds: float = 0.0,
-    versions: dict[str, str] | None = None,
+    versions: dict[str, str] | None = None, numerics: dict[str, Any] | None = None,
 ) -> RunResult:
     """Recompute ``results.json`` from ``samples.jsonl`` restricted to the requested tasks.
     ``versions``: those of the code that produced the samples (taken when the run started)."""
@@ -290,6 +293,7 @@ def aggregate(
         notes=env.notes(config.split),
         sample_commits=dict(Counter(r.harness_git or "unrecorded" for r in records)),
         packages=run_packages(env.name, config.agent),
+        numerics=numerics or {},
     )
     _write_json_atomic(paths.results, result.model_dump_json(indent=2))
     return result

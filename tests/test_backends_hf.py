@@ -114,10 +114,13 @@ def test_context_overflow_is_a_clear_error(backend):
         backend.generate(["x" * 1000], GenerationParams(max_new_tokens=100))
 
 
-def test_auto_dtype_is_bf16_on_bf16_cpus():
+def test_auto_dtype_is_bf16_on_every_cpu(monkeypatch):
+    """The committed runs are bf16; an AVX2-only CPU must not silently switch a run to fp32."""
     cpu = torch.device("cpu")
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    assert pick_dtype("auto", cpu) == (torch.bfloat16 if native else torch.float32)
+    assert pick_dtype("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert pick_dtype("auto", cpu) == torch.bfloat16
     assert pick_dtype("fp32", cpu) == torch.float32
     with pytest.raises(ValueError):
         pick_dtype("int3", cpu)

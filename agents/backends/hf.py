@@ -21,6 +21,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from harness.numerics import AUTO_CPU_DTYPE, note_backend
 from harness.openmp import configure_openmp
 
 configure_openmp()
@@ -29,15 +30,16 @@ import torch  # noqa: E402
 
 from agents.backends.base import Backend, BackendInfo, GenerationParams, truncate_at_stop  # noqa: E402
 from agents.backends.hf_scoring import NLLScorer  # noqa: E402
-from agents.backends import shared_prefix_attention  # noqa: E402
+from agents.backends import bf16_emulation, shared_prefix_attention  # noqa: E402
 from agents.backends.kv_reserve import fill_from_back, reserve  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 
 def pick_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
-    """``auto``: bf16 where the hardware runs it natively (2-2.5x faster than fp32 on AVX512-BF16/AMX
-    CPUs), else fp16 on GPUs without bf16, else fp32."""
+    """``auto``: bf16 on every CPU (:data:`harness.numerics.AUTO_CPU_DTYPE`; emulated where the CPU has
+    no bf16 instructions, so a config means the same numerics on every machine), bf16 on GPUs that
+    have it, else fp16."""
     if isinstance(dtype, torch.dtype):
         return dtype
     named = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
@@ -48,10 +50,7 @@ def pick_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
         return named[dtype]
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    cpu = getattr(torch, "cpu", None)
-    if cpu is not None and (cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported()):
-        return torch.bfloat16
-    return torch.float32
+    return named[AUTO_CPU_DTYPE]
 
 
 def _pick_device(device: str) -> torch.device:
@@ -93,6 +92,7 @@ class HFBackend(NLLScorer, Backend):
         self._details = details or {}
         self.device = next(model.parameters()).device
         self._cascade = shared_prefix_attention.enable(self.model)
+        self._bf16_upcast = bf16_emulation.enable(self.model)  # CPUs without bf16 instructions
         config = model.config
         eos: set[int] = set()
         for src in (getattr(model, "generation_config", None), config, tokenizer):
@@ -145,6 +145,7 @@ class HFBackend(NLLScorer, Backend):
 
             lm = PeftModel.from_pretrained(lm, adapter).merge_and_unload()
         details = {"dtype": str(torch_dtype).replace("torch.", ""), "device": dev.type}
+        note_backend(label or str(model), str(dtype).replace("torch.", ""), details["dtype"], dev.type)
         if adapter:
             details["adapter"] = str(adapter)
         return cls(lm, tokenizer, label or str(model), details=details, **kwargs)

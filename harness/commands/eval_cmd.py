@@ -64,18 +64,16 @@ def run(args: argparse.Namespace) -> int:
         command="harness " + shlex.join(sys.argv[1:]),
         shard=shard,
     )
+    from harness.summary import summary_table
+
     results = run_plan(plan, Console(stderr=True))
-    out = Console()
-    for r in results:
-        main = r.metrics.get(r.main_metric, float("nan"))
-        lo, hi = r.ci95.get(r.main_metric, (float("nan"), float("nan")))
-        out.print(f"{r.agent:>12} {r.benchmark}-{r.split}: {r.main_metric} = {main:.4f} [{lo:.4f}, {hi:.4f}] (n={r.n}/{r.n_original})")
+    Console(width=None if sys.stdout.isatty() else 120).print(summary_table(results))  # a log/pipe: no 80-col wrap
     if shard is not None:
         from harness.runner import run_dir_for
         from harness.sharding import shard_complete
 
         counts = [shard_complete(run_dir_for(plan.output_dir, r.agent, r.benchmark, r.split), shard) for r in results]
-        out.print(f"shard {shard}: {sum(d for d, _ in counts)}/{sum(t for _, t in counts)} of its samples done; "
-                  "the numbers above are over every shard finished so far")
+        Console().print(f"shard {shard}: {sum(d for d, _ in counts)}/{sum(t for _, t in counts)} of its samples done; "
+                        "the numbers above are over every shard finished so far")
         return 0 if all(d == t for d, t in counts) else 1
     return 0 if all(r.n == r.n_original for r in results) else 1
