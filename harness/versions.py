@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import subprocess
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -19,13 +20,23 @@ def package_version(name: str) -> str | None:
 
 
 RUN_FILES = ("samples.jsonl", "results.json", "config.json")
+# a sharded run's own files (harness/sharding.py): samples.shard-I-of-N.jsonl and shard-I-of-N.json
+_SHARD_RUN_FILE = re.compile(r"^(samples\.)?shard-\d+-of-\d+\.jsonl?$")
+
+
+def _is_run_dir(path: Path) -> bool:
+    return path.joinpath("samples.jsonl").exists() or any(path.glob("samples.shard-*-of-*.jsonl"))
 
 
 def code_changes(changed: list[str], root: Path) -> list[str]:
     """``changed`` paths minus evaluation outputs: the files of a run directory (one holding a
-    ``samples.jsonl``). Extending a committed run rewrites its own tracked files; that is not a change
-    to the code that produced it."""
-    return [p for p in changed if not (Path(p).name in RUN_FILES and (root / p).parent.joinpath("samples.jsonl").exists())]
+    ``samples.jsonl`` or a shard's samples file). Extending a committed run rewrites its own tracked
+    files; that is not a change to the code that produced it."""
+    def run_file(p: str) -> bool:
+        name = Path(p).name
+        return (name in RUN_FILES or bool(_SHARD_RUN_FILE.match(name))) and _is_run_dir((root / p).parent)
+
+    return [p for p in changed if not run_file(p)]
 
 
 @lru_cache(maxsize=1)

@@ -25,6 +25,17 @@ def test_run_directory_files_are_not_code_changes(tmp_path):
         "training/shipped/moat/config.json", "agents/backends/hf.py", "leaderboards/x/runs/moat/gsm8k-test/notes.md"]
 
 
+def test_a_sharded_run_directory_files_are_not_code_changes(tmp_path):
+    run = tmp_path / "runs" / "moat" / "gsm8k-test"
+    run.mkdir(parents=True)
+    for name in ("samples.shard-0-of-2.jsonl", "shard-0-of-2.json", "results.json", "config.json"):
+        (run / name).write_text("{}")
+    changed = [f"runs/moat/gsm8k-test/{n}" for n in ("samples.shard-0-of-2.jsonl", "shard-0-of-2.json",
+                                                     "results.json", "config.json", "shard-notes.json")]
+    assert code_changes(changed, tmp_path) == ["runs/moat/gsm8k-test/shard-notes.json"]
+    assert code_changes(["elsewhere/shard-0-of-2.json"], tmp_path) == ["elsewhere/shard-0-of-2.json"]
+
+
 def test_a_deleted_run_file_is_a_change(tmp_path):
     assert code_changes(["runs/a/results.json"], tmp_path) == ["runs/a/results.json"]
 
