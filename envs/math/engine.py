@@ -8,22 +8,22 @@ Parsing is restricted: ``parse_expr`` with a whitelist of names (no builtins, no
 no strings, no dunder names), implicit multiplication, ``^`` as power, float literals made
 rational. Expressions are parsed unevaluated and rebuilt bottom-up so that a power, ``exp``,
 factorial, float literal (``1e999999999``) or ``round(x, n)`` whose result would have more than
-``MAX_DIGITS`` digits is refused before it is computed (``9**9**9``, ``exp(exp(exp(10)))``,
+``MAX_DIGITS`` digits is refused before it is computed (the limits live in :mod:`envs.math.limits`,
+the display text in :mod:`envs.math.display`) (``9**9**9``, ``exp(exp(exp(10)))``,
 ``round(1/3, 10^9)``); ``gcd``/``lcm`` of many numbers are folded pairwise (sympy reads a third
 argument as a polynomial generator) and equations of a degree above ``MAX_SOLVE_DEGREE`` are not
 solved. The worker's wall-clock limit (see :mod:`envs.math.tools`) catches everything else.
 
-:func:`handle` is the entry point, called in-process or inside a :class:`envs.sandbox.SandboxWorker`.
+:func:`compute` is the entry point; :func:`envs.math.tools.handle` calls it in-process or inside a
+:class:`envs.sandbox.SandboxWorker`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import warnings
 from tokenize import TokenError
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -41,49 +41,17 @@ from sympy.parsing.sympy_parser import (
 )
 
 from envs.actions import VAR_RE, split_args
+from envs.math import limits
+from envs.math.display import format_value
+from envs.math.limits import EngineError, FormulaError, check_degree, degree, fold, log_digits, magnitude
 
-DEFAULT_MAX_DIGITS = 4_000
-"""Below Python's 4,300-digit limit for int -> str conversion."""
-MAX_DIGITS = DEFAULT_MAX_DIGITS
-"""The size guard in force (``handle`` sets it per request; a test may raise it to reach the
-worker's time limit)."""
-MAX_FACTORIAL = 5_000
+__all__ = ["EngineError", "FormulaError", "check_degree", "compute", "decode", "encode", "format_value", "split_top"]
+
 MAX_EXPAND_DEGREE = 8
 MAX_FORMULA_CHARS = 2_000
-MAX_ROUND_DIGITS = 1_000
-"""``round(x, n)`` with ``|n|`` above this is refused (it computes ``10**n``)."""
-MAX_SOLVE_DEGREE = 12
-"""Polynomial equations (and inequalities) of a higher degree are refused, not solved:
-``x^1000 + x + 1 = 0`` would run into the time limit."""
-_FLOAT_LITERAL = re.compile(r"(?<![A-Za-z_])(?:\d+\.?\d*|\.\d+)[eE]([+-]?\d+)")
-
-
-class EngineError(Exception):
-    """A computation failed (tool_error)."""
-
-    kind = "tool_error"
-
-
-class FormulaError(EngineError):
-    """The formula text cannot be read (invalid_action)."""
-
-    kind = "invalid_action"
 
 
 _ZERO = sympy.Integer(0)
-
-
-def _fold(fn: Any) -> Any:
-    """``gcd``/``lcm`` of any number of arguments, two at a time."""
-
-    def folded(*args: Any) -> Any:
-        if not args:
-            raise FormulaError("gcd/lcm need at least one argument")
-        if len(args) > 500:
-            raise EngineError("gcd/lcm of more than 500 numbers refused")
-        return functools.reduce(fn, args)
-
-    return folded
 
 
 class _round(sympy.Function):
@@ -133,8 +101,8 @@ _NAMES: dict[str, Any] = {
     "Abs": sympy.Abs,
     "factorial": sympy.factorial,
     "binomial": sympy.binomial,
-    "gcd": _fold(sympy.gcd),
-    "lcm": _fold(sympy.lcm),
+    "gcd": fold(sympy.gcd),
+    "lcm": fold(sympy.lcm),
     "min": sympy.Min,
     "max": sympy.Max,
     "Min": sympy.Min,
@@ -206,49 +174,6 @@ def encode(v: Any) -> dict[str, Any]:
     return {"text": format_value(v), "exact": sympy.srepr(v)}
 
 
-def _decimal(r: sympy.Rational) -> str:
-    p, q = int(r.p), int(r.q)
-    two = (q & -q).bit_length() - 1
-    rest = q >> two
-    five = 0
-    while rest % 5 == 0:
-        rest //= 5
-        five += 1
-    if rest == 1 and max(two, five) <= 15:
-        s = format(Decimal(p) / Decimal(q), "f")
-        return s.rstrip("0").rstrip(".") if "." in s else s
-    return _float_text(sympy.Float(r, 20))
-
-
-def _float_text(f: Any) -> str:
-    import mpmath
-
-    s = mpmath.nstr(mpmath.mpf(f), 12, strip_zeros=True, min_fixed=-6, max_fixed=30)
-    return s[:-2] if s.endswith(".0") else s
-
-
-def format_value(v: Any) -> str:
-    """Display text: ``12``, ``0.75``, ``0.333333333333``, ``2*p/5``, ``x^2 + 1``, ``x = 5``."""
-    if isinstance(v, bool) or v is sympy.true or v is sympy.false:
-        return "True" if bool(v) else "False"
-    if isinstance(v, sympy.Equality):
-        return f"{format_value(v.lhs)} = {format_value(v.rhs)}"
-    if isinstance(v, sympy.Expr):
-        if v.has(sympy.zoo) or v.has(sympy.nan):
-            raise EngineError("division by zero or undefined result")
-        if v.is_Integer:
-            return str(int(v))
-        if v.is_Rational:
-            return _decimal(v)
-        if v.is_number:
-            n = v.evalf(20)
-            if n.is_real:
-                return _float_text(n)
-            re_, im = n.as_real_imag()
-            return f"{_float_text(re_)} + {_float_text(im)}*I"
-    return str(v).replace("**", "^")
-
-
 # -- parsing and guarded evaluation ------------------------------------------------------------
 def _normalise(text: str) -> str:
     for a, b in _UNICODE.items():
@@ -268,9 +193,7 @@ def _parse(text: str, funcs: set[str]) -> Any:
         raise FormulaError("empty formula")
     if _FORBIDDEN.search(text):
         raise FormulaError(f"cannot read formula {text[:80]!r} (unsupported characters or names)")
-    for m in _FLOAT_LITERAL.finditer(text):  # rationalize would build 10**exponent
-        if len(m.group(1)) > 6 or abs(int(m.group(1))) > MAX_DIGITS:
-            raise EngineError(f"number {m.group(0)[:20]} too large or too small (more than {MAX_DIGITS} digits)")
+    limits.check_literals(text)
     local: dict[str, Any] = {}
     body = VAR_RE.sub(
         lambda m: f" _R{m.group(1)}" + ("" if m.end() < len(text) and text[m.end()] == "(" else " "), text
@@ -297,45 +220,22 @@ def _parse(text: str, funcs: set[str]) -> Any:
         raise FormulaError(f"cannot read formula {text[:80]!r}: {type(exc).__name__}") from exc
 
 
-def _digits(x: Any) -> float:
-    """log10 of the magnitude of a rational (numerator or denominator, whichever is bigger)."""
-    return max(int(x.p).bit_length(), int(x.q).bit_length()) * math.log10(2)
-
-
-def _magnitude(x: Any) -> float:
-    """``|x|`` as a float for a real number (``inf`` when it overflows or cannot be evaluated)."""
-    try:
-        return abs(float(x))
-    except (OverflowError, TypeError, ValueError):
-        return math.inf
-
-
-def _log_digits(base: Any) -> float:
-    """Digits per unit of exponent of ``base ** e``: exact for rationals, from a float otherwise."""
-    if base.is_Rational:
-        return _digits(base)
-    m = _magnitude(base)
-    if m == 0:
-        return 0.0
-    return abs(math.log10(m)) if math.isfinite(m) else math.inf
-
-
 def _check(func: Any, args: list[Any]) -> None:
     if func is sympy.Pow and len(args) == 2:
         base, ex = args
         if base.is_number and base.is_real and ex.is_number and ex.is_real and base not in (0, 1, -1):
-            e = _magnitude(ex)
-            if e and e * _log_digits(base) > MAX_DIGITS:
-                raise EngineError(f"result too large (more than {MAX_DIGITS} digits)")
+            e = magnitude(ex)
+            if e and e * log_digits(base) > limits.MAX_DIGITS:
+                raise EngineError(f"result too large (more than {limits.MAX_DIGITS} digits)")
     elif func is sympy.exp and len(args) == 1 and args[0].is_number and args[0].is_real:
-        if _magnitude(args[0]) > MAX_DIGITS * math.log(10):
-            raise EngineError(f"exp of a number that large refused (more than {MAX_DIGITS} digits)")
+        if magnitude(args[0]) > limits.MAX_DIGITS * math.log(10):
+            raise EngineError(f"exp of a number that large refused (more than {limits.MAX_DIGITS} digits)")
     elif func is _round and len(args) == 2 and args[1].is_number:
-        if _magnitude(args[1]) > MAX_ROUND_DIGITS:
-            raise EngineError(f"round to more than {MAX_ROUND_DIGITS} digits refused")
+        if magnitude(args[1]) > limits.MAX_ROUND_DIGITS:
+            raise EngineError(f"round to more than {limits.MAX_ROUND_DIGITS} digits refused")
     elif func in (sympy.factorial, sympy.factorial2) and args and getattr(args[0], "is_number", False):
-        if args[0].is_real and args[0] > MAX_FACTORIAL:
-            raise EngineError(f"factorial of a number above {MAX_FACTORIAL} refused")
+        if args[0].is_real and args[0] > limits.MAX_FACTORIAL:
+            raise EngineError(f"factorial of a number above {limits.MAX_FACTORIAL} refused")
     elif (
         func is sympy.binomial and args and getattr(args[0], "is_number", False) and args[0].is_real and args[0] > 10**5
     ):
@@ -374,25 +274,8 @@ def _build(e: Any, env: dict[str, Any]) -> Any:
     return e.func(*args)
 
 
-def _degree(e: Any) -> float:
-    if e.is_Add:
-        return max(_degree(a) for a in e.args)
-    if e.is_Mul:
-        return sum(_degree(a) for a in e.args)
-    if e.is_Pow:
-        return _degree(e.base) * float(e.exp) if e.exp.is_Integer and e.exp > 0 else math.inf
-    return 1 if e.is_Symbol else (0 if e.is_number else math.inf)
-
-
-def check_degree(expr: Any, what: str = "equation") -> None:
-    """Refuse to solve a polynomial of a degree above :data:`MAX_SOLVE_DEGREE`."""
-    d = _degree(expr)
-    if math.isfinite(d) and d > MAX_SOLVE_DEGREE:
-        raise EngineError(f"{what} of degree {d:g} refused (at most {MAX_SOLVE_DEGREE})")
-
-
 def _tidy(v: Any) -> Any:
-    if isinstance(v, sympy.Expr) and v.free_symbols and _degree(v) <= MAX_EXPAND_DEGREE:
+    if isinstance(v, sympy.Expr) and v.free_symbols and degree(v) <= MAX_EXPAND_DEGREE:
         return sympy.expand(v)
     return v
 

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import sympy
 
 from envs.actions import VAR_RE
-from envs.math import engine
+from envs.math import limits
 from envs.math.engine import EngineError, FormulaError, check_degree, compute, encode, format_value, split_top
 from harness.records import ToolSpec
 
@@ -222,7 +222,7 @@ def handle(payload: dict[str, Any]) -> dict[str, Any]:
     """JSON in, JSON out; errors are values: ``{"values": [...]}`` or ``{"error", "kind"}``."""
     op = payload.get("op")
     fn = OPS.get(str(op))
-    engine.MAX_DIGITS = int(payload.get("max_digits") or engine.DEFAULT_MAX_DIGITS)
+    limits.MAX_DIGITS = int(payload.get("max_digits") or limits.DEFAULT_MAX_DIGITS)
     if fn is None:
         return {"error": f"unknown maths operation {op!r}", "kind": "invalid_action"}
     try:
