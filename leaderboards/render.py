@@ -1,4 +1,5 @@
-"""Render a :class:`~leaderboards.table.Leaderboard`: Markdown, self-contained HTML, PNG bar chart.
+"""Render a :class:`~leaderboards.table.Leaderboard` as Markdown, and the cell texts every format shares
+(HTML: :mod:`leaderboards.render_html`; PNG bar chart: :mod:`leaderboards.plot`).
 
 Links to ``results.json`` are relative to the folder the page is written to, so a committed
 leaderboard keeps working in the repository. The HTML page has no external assets (inline CSS; the
@@ -7,8 +8,6 @@ chart, when given, is embedded as a data URI).
 
 from __future__ import annotations
 
-import base64
-import html
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,14 +122,14 @@ EXTRA_INTRO = ("Benchmarks outside the paper's Table 2 (plug-ins and other envir
                "held-out averages.")
 
 
-def _header(board: Leaderboard) -> list[str]:
+def header_lines(board: Leaderboard) -> list[str]:
     cols = ["Method", "Base model"]
     for g in GROUPS:
         cols += [column_title(c) for c in board.columns if c.column.group == g] + ["Avg."]
     return cols
 
 
-def _footnotes(board: Leaderboard) -> list[str]:
+def footnotes(board: Leaderboard) -> list[str]:
     notes = []
     if any(c.column.key == "strategyqa" and c.split == "lumos" for c in board.columns):
         notes.append(f"{OVERLAP_MARK} {STRATEGYQA_OVERLAP_NOTE}")
@@ -139,7 +138,7 @@ def _footnotes(board: Leaderboard) -> list[str]:
     return notes
 
 
-def _reported_values(row: ReportedRow, board: Leaderboard) -> list[str]:
+def reported_values(row: ReportedRow, board: Leaderboard) -> list[str]:
     out = []
     for g in GROUPS:
         out += [fmt(row.cells[c.column.key].value) if c.column.key in row.cells else "-" for c in board.columns
@@ -164,7 +163,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + ["| " + " | ".join(r) + " |" for r in esc]
 
 
-def _comparison_rows(cmp: Comparison) -> list[list[str]]:
+def comparison_rows(cmp: Comparison) -> list[list[str]]:
     rows = []
     for r in cmp.cells + cmp.averages:
         if r.reason:
@@ -180,14 +179,14 @@ def comparison_header(cmp: Comparison) -> list[str]:
             f"McNemar exact ({cmp.a} only / {cmp.b} only, p)"]
 
 
-def _columns_rows(board: Leaderboard) -> list[list[str]]:
+def columns_rows(board: Leaderboard) -> list[list[str]]:
     return [[column_title(c) if c.column.group == EXTRA_GROUP else c.column.title, c.column.key, c.split or "-",
              c.metric or "-", c.benchmark_version or "-", (c.data_checksum or "-")[:16],
              f"{c.column.paper_n} ({c.column.paper_split_note})" if c.column.paper_n else "- (not in the paper)"]
             for c in board.columns]
 
 
-def _run_rows(board: Leaderboard, base: Path | None, md: bool) -> list[list[str]]:
+def run_rows(board: Leaderboard, base: Path | None, md: bool) -> list[list[str]]:
     rows = []
     for r in sorted(board.runs, key=lambda r: (r.agent, r.benchmark, r.split)):
         res = r.result
@@ -202,7 +201,7 @@ def _run_rows(board: Leaderboard, base: Path | None, md: bool) -> list[list[str]
     return rows
 
 
-def _other_rows(board: Leaderboard, base: Path | None, md: bool) -> list[list[str]]:
+def other_rows(board: Leaderboard, base: Path | None, md: bool) -> list[list[str]]:
     rows = []
     for r in board.other_runs:
         if r.result is None:
@@ -217,7 +216,7 @@ def _other_rows(board: Leaderboard, base: Path | None, md: bool) -> list[list[st
     return rows
 
 
-def _ablation_rows(board: Leaderboard) -> list[list[str]]:
+def ablation_rows(board: Leaderboard) -> list[list[str]]:
     return [[f"Table {r.table}", r.method, r.variant, r.base_model or "not stated",
              fmt(r.cells["mind2web"].value), fmt(r.cells["webshop"].value),
              "; ".join(dict.fromkeys(c.note for c in r.cells.values() if c.note))] for r in board.ablations]
@@ -238,7 +237,7 @@ def render_markdown(board: Leaderboard, title: str, base: Path | None = None, co
     lines += [INTRO, ""]
     lines += ["## Deviations from the paper", ""]
     lines += [f"- {d}" for d in board.deviations] or ["- none listed (no measured rows in the Table 2 columns)"]
-    header = _header(board)
+    header = header_lines(board)
     rows: list[list[str]] = [["", ""] + [f"**{GROUPS[g]} tasks**" if i == 0 else "" for g in GROUPS for i in range(4)]]
     rows.append(["**Measured in this harness**"] + [""] * (len(header) - 1))
     rows += [[f"**{r.agent}**", r.base_model] + _measured_values(r, board, base, md=True) for r in table2_rows(board)]
@@ -251,9 +250,9 @@ def render_markdown(board: Leaderboard, title: str, base: Path | None = None, co
         if r.section != section:
             section = r.section
             rows.append([f"*{section}*"] + [""] * (len(header) - 1))
-        rows.append([f"{r.label} **[reported]**", r.base_model] + [f"*{v}*" for v in _reported_values(r, board)])
+        rows.append([f"{r.label} **[reported]**", r.base_model] + [f"*{v}*" for v in reported_values(r, board)])
     lines += ["", "## Table 2 layout", ""] + _md_table(header, rows)
-    lines += [""] + [f"{n}  " for n in _footnotes(board)] if _footnotes(board) else []
+    lines += [""] + [f"{n}  " for n in footnotes(board)] if footnotes(board) else []
     if extra_infos(board):
         lines += ["", "## Extra benchmarks (not in the paper)", "", EXTRA_INTRO, ""]
         extra_header = ["Method", "Base model"] + [column_title(c) for c in extra_infos(board)]
@@ -266,7 +265,7 @@ def render_markdown(board: Leaderboard, title: str, base: Path | None = None, co
         lines += ["", f"## Paired comparison: {comparison.a} vs {comparison.b}", "",
                   "Differences on the sample ids both runs share, in points; averages use a stratified paired "
                   "bootstrap over the group's benchmarks.", ""]
-        lines += _md_table(comparison_header(comparison), _comparison_rows(comparison))
+        lines += _md_table(comparison_header(comparison), comparison_rows(comparison))
     for entry in training or []:
         lines += ["", f"## How {entry.agent} was trained: per-iteration log", ""]
         if entry.problem:
@@ -279,167 +278,28 @@ def render_markdown(board: Leaderboard, title: str, base: Path | None = None, co
             lines += ["", f"![{entry.agent} per-iteration rewards]({plot_names[entry.agent]})"]
     lines += ["", "## Columns", ""]
     lines += _md_table(["Column", "benchmark", "split", "metric", "version", "data checksum", "paper N (subset)"],
-                       _columns_rows(board))
+                       columns_rows(board))
     if board.other_runs:
         lines += ["", "## Other runs (benchmarks or splits outside the Table 2 columns)", ""]
-        lines += _md_table(["Agent", "benchmark-split", "metric", "value (95% CI)", "n/N"], _other_rows(board, base, True))
+        lines += _md_table(["Agent", "benchmark-split", "metric", "value (95% CI)", "n/N"], other_rows(board, base, True))
     if board.ablations:
         lines += ["", "## Reported ablations (MOAT paper, Tables 3 and 4; not measured here)", ""]
         lines += _md_table(["Source", "Method", "Variant", "Base model", "Mind2Web", "WebShop", "Note"],
-                           _ablation_rows(board))
+                           ablation_rows(board))
     if board.runs:
         lines += ["", "## Runs", ""]
         lines += _md_table(["Agent", "benchmark-split", "n/N", "status", "config hash", "harness", "results"],
-                           _run_rows(board, base, md=True))
+                           run_rows(board, base, md=True))
     return "\n".join(lines) + "\n"
-
-
-# -- HTML ---------------------------------------------------------------------------------------
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px;color:#1b1f24;max-width:1400px}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}
-th,td{border:1px solid #c9d1d9;padding:4px 8px;text-align:center;vertical-align:middle}
-td:first-child,td:nth-child(2){text-align:left}
-th{background:#eef1f4}
-tr.section td{background:#f6f8fa;font-weight:600;text-align:left}
-tr.reported td{background:#fff8e6;color:#5c4b1f;font-style:italic}
-.badge{display:inline-block;font-style:normal;font-size:11px;padding:1px 6px;border-radius:8px;background:#d4a72c;color:#fff;margin-left:6px}
-.missing{color:#9a6700;font-style:italic}
-.avg{font-weight:600;background:#f3f6fa}
-.ci{color:#57606a;font-size:11px}
-.partial{color:#cf222e;font-size:11px}
-ul.dev li{margin:3px 0}
-img{max-width:100%;border:1px solid #d0d7de}
-"""
-
-
-def _h(text: object) -> str:
-    return html.escape(str(text))
-
-
-def _html_cell(cell: Cell, base: Path | None) -> str:
-    if cell.status != "measured" or cell.run is None:
-        return f'<td class="missing">{_h(cell_text(cell))}</td>'
-    part = f' <span class="partial">partial {cell.n}/{cell.n_original}</span>' if cell.partial else ""
-    part += f' <span class="partial">{FIXTURE_MARK}fixture</span>' if cell.fixture else ""
-    href = _h(rel_link(cell.run.results_path, base))
-    return (f'<td><a href="{href}">{fmt(cell.value)}</a><br><span class="ci">{_h(fmt_ci(cell.ci))}</span>'
-            f"{part}</td>")
-
-
-def _html_avg(avg: AvgCell) -> str:
-    if avg.status == "incomplete":
-        return f'<td class="avg missing" title="no {_h(", ".join(avg.missing))}">incomplete</td>'
-    ci = f'<br><span class="ci">{_h(fmt_ci(avg.ci))}</span>' if avg.ci else ""
-    note = f'<br><span class="ci">{_h(avg.ci_note)}</span>' if avg.ci_note else ""
-    part = ' <span class="partial">partial</span>' if avg.partial else ""
-    return f'<td class="avg">{fmt(avg.value)}{ci}{note}{part}</td>'
-
-
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{_h(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_h(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def render_html(board: Leaderboard, title: str, base: Path | None = None, comparison: Comparison | None = None,
-                png: bytes | None = None, sources: list[str] | None = None,
-                training: list[TrainingLog] | None = None, preface: str | None = None) -> str:
-    """A single self-contained HTML page (inline CSS; the chart inlined as a data URI); ``preface``
-    is shown as escaped text paragraphs."""
-    ncols = len(_header(board))
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_h(title)}</title>",
-             f"<style>{CSS}</style></head><body><h1>{_h(title)}</h1>"]
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    src = f" from {_h(', '.join(sources))}" if sources else ""
-    parts.append(f"<p>Generated by <code>harness leaderboard</code> on {now}{src}.</p>")
-    if preface:
-        parts += [f'<p class="preface">{_h(par.strip())}</p>' for par in preface.strip().split("\n\n")]
-    intro = _h(INTRO).replace("**[reported]**", "<span class=badge>reported</span>").replace("`", "")
-    parts.append(f"<p>{intro.replace('*incomplete*', '<em>incomplete</em>')}</p>")
-    parts.append("<h2>Deviations from the paper</h2><ul class=\"dev\">")
-    parts += [f"<li>{_h(d)}</li>" for d in board.deviations] or ["<li>none listed (no measured rows in the Table 2 columns)</li>"]
-    parts.append("</ul><h2>Table 2 layout</h2><table><thead><tr><th rowspan=2>Method</th><th rowspan=2>Base model</th>")
-    for g in GROUPS:
-        parts.append(f"<th colspan=4>{GROUPS[g]} tasks</th>")
-    parts.append("</tr><tr>")
-    for g in GROUPS:
-        parts += [f"<th>{_h(column_title(c))}<br><span class=ci>{_h(c.split or 'no runs')}</span></th>"
-                  for c in board.columns if c.column.group == g] + ["<th>Avg.</th>"]
-    parts.append(f'</tr></thead><tbody><tr class="section"><td colspan={ncols}>Measured in this harness</td></tr>')
-    for r in table2_rows(board):
-        tds = []
-        for g in GROUPS:
-            tds += [_html_cell(r.cells[c.column.key], base) for c in board.columns if c.column.group == g]
-            tds.append(_html_avg(r.averages[g]))
-        parts.append(f"<tr><td><b>{_h(r.agent)}</b></td><td>{_h(r.base_model)}</td>{''.join(tds)}</tr>")
-    if not table2_rows(board):
-        parts.append(f'<tr><td colspan={ncols} class="missing">{NO_ROWS}</td></tr>')
-    if board.reported:
-        parts.append(f'<tr class="section"><td colspan={ncols}>Reported in the MOAT paper (Table 2), not measured here</td></tr>')
-    section = None
-    for r in board.reported:
-        if r.section != section:
-            section = r.section
-            parts.append(f'<tr class="section"><td colspan={ncols}>{_h(section)}</td></tr>')
-        vals = "".join(f"<td>{_h(v)}</td>" for v in _reported_values(r, board))
-        parts.append(f'<tr class="reported"><td>{_h(r.label)}<span class="badge">reported</span></td>'
-                     f"<td>{_h(r.base_model)}</td>{vals}</tr>")
-    parts.append("</tbody></table>")
-    parts += [f"<p class=ci>{_h(n)}</p>" for n in _footnotes(board)]
-    if extra_infos(board):
-        parts.append(f"<h2>Extra benchmarks (not in the paper)</h2><p>{_h(EXTRA_INTRO)}</p><table><thead><tr>"
-                     "<th>Method</th><th>Base model</th>"
-                     + "".join(f"<th>{_h(column_title(c))}</th>" for c in extra_infos(board)) + "</tr></thead><tbody>")
-        for r in extra_rows(board):
-            tds = "".join(_html_cell(r.cells[c.column.key], base) for c in extra_infos(board))
-            parts.append(f"<tr><td><b>{_h(r.agent)}</b></td><td>{_h(r.base_model)}</td>{tds}</tr>")
-        parts.append("</tbody></table><ul class=\"dev\">" + "".join(f"<li>{_h(d)}</li>" for d in extra_descriptions(board))
-                     + "</ul>")
-    if png:
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f'<p><img alt="held-in and held-out averages" src="data:image/png;base64,{data}"></p>')
-    if comparison is not None:
-        parts.append(f"<h2>Paired comparison: {_h(comparison.a)} vs {_h(comparison.b)}</h2>")
-        parts.append(_html_table(comparison_header(comparison), _comparison_rows(comparison)))
-    for entry in training or []:
-        parts.append(f"<h2>How {_h(entry.agent)} was trained: per-iteration log</h2>")
-        if entry.problem:
-            parts.append(f'<p class="missing">{_h(entry.problem)}</p>')
-            continue
-        parts.append(f"<p>Training run <code>{_h(entry.run_label)}</code> (config hash <code>{_h(entry.config_hash)}"
-                     f"</code>), made by <code>{_h(entry.command)}</code>. {_h(TRAINING_INTRO)}</p>")
-        parts.append(_html_table(*log_table(entry)))
-        if entry.plot is not None:
-            data = base64.b64encode(entry.plot.read_bytes()).decode("ascii")
-            parts.append(f'<p><img alt="{_h(entry.agent)} per-iteration rewards" src="data:image/png;base64,{data}"></p>')
-    parts.append("<h2>Columns</h2>")
-    parts.append(_html_table(["Column", "benchmark", "split", "metric", "version", "data checksum", "paper N (subset)"],
-                             _columns_rows(board)))
-    if board.other_runs:
-        parts.append("<h2>Other runs (benchmarks or splits outside the Table 2 columns)</h2>")
-        parts.append(_html_table(["Agent", "benchmark-split", "metric", "value (95% CI)", "n/N"],
-                                 _other_rows(board, base, False)))
-    if board.ablations:
-        parts.append("<h2>Reported ablations (MOAT paper, Tables 3 and 4; not measured here)</h2>")
-        parts.append(_html_table(["Source", "Method", "Variant", "Base model", "Mind2Web", "WebShop", "Note"],
-                                 _ablation_rows(board)))
-    if board.runs:
-        parts.append("<h2>Runs</h2>")
-        parts.append(_html_table(["Agent", "benchmark-split", "n/N", "status", "config hash", "harness", "results.json"],
-                                 _run_rows(board, base, md=False)))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
 
 
 def comparison_text(cmp: Comparison) -> str:
     """Plain-text comparison for the terminal."""
-    rows = _comparison_rows(cmp)
+    rows = comparison_rows(cmp)
     header = comparison_header(cmp)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
     return "\n".join([line] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows])
 
 
-__all__ = ["render_markdown", "render_html", "render_png", "comparison_text"]
+__all__ = ["render_markdown", "render_png", "comparison_text"]

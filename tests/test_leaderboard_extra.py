@@ -9,7 +9,8 @@ from leaderboard_helpers import ones, write_run
 
 from harness.cli import main
 from leaderboards.collect import LeaderboardError, collect_runs
-from leaderboards.render import render_html, render_markdown
+from leaderboards.render import render_markdown
+from leaderboards.render_html import render_html
 from leaderboards.table import EXTRA_GROUP, ColumnMismatchError, build_leaderboard
 
 

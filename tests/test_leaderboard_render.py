@@ -14,7 +14,8 @@ from leaderboards import table as table_mod
 from leaderboards.collect import collect_runs
 from leaderboards.compare import compare_rows
 from leaderboards.plot import column_bars
-from leaderboards.render import render_html, render_markdown, render_png
+from leaderboards.render import render_markdown, render_png
+from leaderboards.render_html import render_html
 from leaderboards.table import build_leaderboard
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

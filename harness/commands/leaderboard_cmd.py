@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.errors import ConfigError
     from leaderboards.collect import collect_runs
     from leaderboards.compare import compare_rows
-    from leaderboards.render import comparison_text, render_html, render_markdown, render_png
+    from leaderboards.render import comparison_text, render_markdown, render_png
+    from leaderboards.render_html import render_html
     from leaderboards.table import build_leaderboard
     from leaderboards.training_log import plot_name, training_logs
 
